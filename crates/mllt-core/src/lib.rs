@@ -1,0 +1,15 @@
+//! Framework-free core of mllt, the Distribution-Balanced Loss system
+//! (Wu et al., *Distribution-Balanced Loss for Multi-Label Classification in Long-Tailed Datasets*, ECCV 2020).
+//!
+//! Data flows one way: [`labels`] → [`stats`] → [`sampling`] → (model and loss, in `mllt-nn`) → [`metrics`].
+//! [`longtail`] builds long-tailed subsets (appendix A.1). Nothing here depends on a deep-learning framework.
+
+pub mod atomic;
+pub mod datasets;
+pub mod error;
+pub mod labels;
+pub mod split;
+
+pub use error::{Error, Result};
+pub use labels::LabelSet;
+pub use split::{Group, SplitRule};

@@ -1,0 +1,1 @@
+//! mllt on burn.

@@ -1,0 +1,2 @@
+//! Training benchmarks (placeholder until the trainer lands).
+fn main() {}

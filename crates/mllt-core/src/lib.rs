@@ -8,6 +8,9 @@ pub mod atomic;
 pub mod datasets;
 pub mod error;
 pub mod labels;
+pub mod metrics;
+pub mod sampling;
+pub mod scores;
 pub mod split;
 
 pub use error::{Error, Result};

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod sampling;
 pub mod scores;
 pub mod split;
+pub mod stats;
 
 pub use error::{Error, Result};
 pub use labels::LabelSet;

@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod datasets;
 pub mod error;
 pub mod labels;
+pub mod longtail;
 pub mod metrics;
 pub mod sampling;
 pub mod scores;

@@ -1,0 +1,185 @@
+//! The classification head on pooled features (semantics §5; paper §4.2 "Implementation Details").
+//!
+//! * Paper head: the PFC neck `fc(d→256) → BatchNorm1d(256) → Dropout(0.5)` with **no activation**, then the
+//!   classifier `fc(256→C)` producing raw logits.
+//! * Linear head (an option): the classifier `fc(d→C)` alone.
+//!
+//! Initialisation (semantics §5): neck `fc.weight ~ kaiming_normal(mode='fan_out')`, i.e. N(0, 2/256),
+//! `fc.bias = 0`; BN γ = 1, β = 0; classifier `weight ~ N(0, 0.01²)`, `bias = 0`.
+//! Dropout masks come from the trainer's seeded ChaCha stream, not from burn's global RNG.
+
+use burn::module::{Module, Param};
+use burn::nn::Linear;
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::HeadConfig;
+use super::batch_norm::BatchNorm1d;
+use super::init::{kaiming_normal_fan_out_std, normal};
+
+/// Standard deviation of the classifier weights (`ClsHead` init: N(0, 0.01²)).
+const CLASSIFIER_STD: f64 = 0.01;
+
+/// The PFC neck: fc → BatchNorm1d → Dropout, no activation.
+#[derive(Module, Debug)]
+pub struct Neck {
+    pub fc: Linear,
+    pub bn: BatchNorm1d,
+    /// Dropout probability (inverted dropout: kept values are scaled by 1/(1−p)).
+    pub dropout: f64,
+}
+
+/// Paper head or linear head; `neck` is `None` for the linear head.
+#[derive(Module, Debug)]
+pub struct Head {
+    pub neck: Option<Neck>,
+    pub classifier: Linear,
+}
+
+/// A linear layer with weight `[d_in, d_out]` drawn from N(0, std²) and a zero bias.
+fn linear(d_in: usize, d_out: usize, std: f64, rng: &mut ChaCha8Rng, device: &Device) -> Linear {
+    let weight = Tensor::<2>::from_data(
+        TensorData::new(normal(rng, d_in * d_out, std), [d_in, d_out]),
+        device,
+    );
+    Linear {
+        weight: Param::from_tensor(weight),
+        bias: Some(Param::from_tensor(Tensor::zeros([d_out], device))),
+    }
+}
+
+impl Head {
+    /// A freshly initialised head for `in_features`-d inputs and `num_classes` outputs; the weights are drawn
+    /// from `rng` (neck first, then classifier).
+    pub fn new(
+        config: &HeadConfig,
+        in_features: usize,
+        num_classes: usize,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> Head {
+        match *config {
+            HeadConfig::Pfc { hidden, dropout } => {
+                let fc = linear(
+                    in_features,
+                    hidden,
+                    kaiming_normal_fan_out_std(hidden),
+                    rng,
+                    device,
+                );
+                let neck = Neck {
+                    fc,
+                    bn: BatchNorm1d::new(hidden, device),
+                    dropout,
+                };
+                Head {
+                    neck: Some(neck),
+                    classifier: linear(hidden, num_classes, CLASSIFIER_STD, rng, device),
+                }
+            }
+            HeadConfig::Linear => Head {
+                neck: None,
+                classifier: linear(in_features, num_classes, CLASSIFIER_STD, rng, device),
+            },
+        }
+    }
+
+    /// Input feature dimension d.
+    pub fn in_features(&self) -> usize {
+        match &self.neck {
+            Some(neck) => neck.fc.weight.dims()[0],
+            None => self.classifier.weight.dims()[0],
+        }
+    }
+
+    /// Number of classes C.
+    pub fn num_classes(&self) -> usize {
+        self.classifier.weight.dims()[1]
+    }
+
+    /// Training forward pass: BN on batch statistics (updating the running ones) and dropout with a mask
+    /// drawn from `rng`. Returns raw logits `[batch, C]`.
+    pub fn forward_train(&mut self, x: Tensor<2>, rng: &mut ChaCha8Rng) -> Tensor<2> {
+        let x = match &mut self.neck {
+            Some(neck) => {
+                let h = neck.bn.forward_train(neck.fc.forward(x));
+                dropout(h, neck.dropout, rng)
+            }
+            None => x,
+        };
+        self.classifier.forward(x)
+    }
+
+    /// Evaluation forward pass: BN on running statistics, no dropout. Returns raw logits `[batch, C]`
+    /// (the reference applies no sigmoid at test time, and logit regularisation lives only in the loss).
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let x = match &self.neck {
+            Some(neck) => neck.bn.forward(neck.fc.forward(x)),
+            None => x,
+        };
+        self.classifier.forward(x)
+    }
+}
+
+/// Inverted dropout (`torch.nn.Dropout`): each element is kept with probability 1−p and scaled by 1/(1−p).
+fn dropout(x: Tensor<2>, p: f64, rng: &mut ChaCha8Rng) -> Tensor<2> {
+    if p <= 0.0 {
+        return x;
+    }
+    let keep = 1.0 - p;
+    let scale = (1.0 / keep) as f32;
+    let shape = x.dims();
+    let mask: Vec<f32> = (0..shape[0] * shape[1])
+        .map(|_| {
+            if rng.random::<f64>() < keep {
+                scale
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mask = Tensor::<2>::from_data(TensorData::new(mask, shape), &x.device());
+    x * mask
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn std_of(t: Tensor<2>) -> f64 {
+        let v = t.into_data().try_into_vec_as::<f32>().unwrap();
+        let mean = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
+        (v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
+    }
+
+    #[test]
+    fn paper_head_shapes_and_init() {
+        let device = Device::flex();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let head = Head::new(&HeadConfig::default(), 512, 20, &mut rng, &device);
+        assert_eq!((head.in_features(), head.num_classes()), (512, 20));
+        let neck = head.neck.as_ref().unwrap();
+        assert_eq!(neck.fc.weight.dims(), [512, 256]);
+        assert!((std_of(neck.fc.weight.val()) - (2.0f64 / 256.0).sqrt()).abs() < 0.003);
+        assert!((std_of(head.classifier.weight.val()) - 0.01).abs() < 0.001);
+        assert_eq!(neck.dropout, 0.5);
+        let out = head.forward(Tensor::ones([3, 512], &device));
+        assert_eq!(out.dims(), [3, 20]);
+        let linear = Head::new(&HeadConfig::Linear, 512, 20, &mut rng, &device);
+        assert!(linear.neck.is_none());
+        assert_eq!(linear.classifier.weight.dims(), [512, 20]);
+    }
+
+    #[test]
+    fn dropout_keeps_half_and_rescales() {
+        let device = Device::flex();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let y = dropout(Tensor::ones([100, 100], &device), 0.5, &mut rng);
+        let v = y.into_data().try_into_vec_as::<f32>().unwrap();
+        assert!(v.iter().all(|&x| x == 0.0 || x == 2.0));
+        let kept = v.iter().filter(|&&x| x == 2.0).count();
+        assert!((4700..5300).contains(&kept), "{kept}");
+    }
+}

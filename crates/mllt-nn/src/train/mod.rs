@@ -1,0 +1,55 @@
+//! Training on feature datasets (issue 3 item 4; semantics §6): SGD with momentum and weight decay, the
+//! warm-up + step learning-rate schedule, global gradient clipping, uniform or class-aware sampling, seeded
+//! end to end, with exact resume from checkpoints.
+
+mod checkpoint;
+mod clip;
+mod config;
+mod evaluate;
+mod schedule;
+mod sgd;
+mod trainer;
+
+pub use checkpoint::{CHECKPOINT_FILE, Checkpoint};
+pub use clip::{clip_grad_norm, grad_norm};
+pub use config::TrainConfig;
+pub use evaluate::{evaluate, evaluation_json, predict};
+pub use schedule::ScheduleConfig;
+pub use sgd::{Sgd, SgdConfig};
+pub use trainer::{
+    CONFIG_FILE, EpochRecord, LOG_FILE, METRICS_FILE, Observer, RunOptions, StepProgress,
+    TrainOutcome, TrainState, train,
+};
+
+use std::path::{Path, PathBuf};
+
+use crate::loss::LossError;
+
+/// Why a run failed: one line naming the file, table or field.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// Reading or writing a data, log or metrics file.
+    #[error(transparent)]
+    Core(#[from] mllt_core::Error),
+    /// The loss cannot be bound to the training statistics.
+    #[error(transparent)]
+    Loss(#[from] LossError),
+    /// A configuration is malformed.
+    #[error("{origin}: {message}")]
+    Config { origin: String, message: String },
+    /// A checkpoint is malformed or does not fit the run.
+    #[error("{path}: {message}")]
+    Checkpoint { path: PathBuf, message: String },
+    /// The run cannot proceed as asked.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl TrainError {
+    pub(crate) fn checkpoint(path: &Path, message: impl Into<String>) -> Self {
+        TrainError::Checkpoint {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! The training loop (semantics §6; paper §4.2 "Implementation Details").
+//!
+//! Per epoch: the sampler lists the epoch's items; consecutive chunks of `batch_size` form the batches (the
+//! last incomplete one is dropped). Per iteration: forward in train mode, `loss.mean()` over B·C, backward,
+//! global clip at 35, SGD step at the scheduled rate. After each epoch a checkpoint and a JSONL log line are
+//! written to the output folder; after the last, the model is evaluated on `test` and `metrics.json` written.
+//!
+//! Seeding, from the run's seed S alone: the head's initial weights come from ChaCha8(S) stream 0, the
+//! dropout masks from ChaCha8(S) stream 1, the sampler from S. Resuming restores the weights, momentum
+//! buffers, BN statistics and dropout stream from the checkpoint and replays the sampler's completed epochs,
+//! so a resumed run ends bit-identical to an uninterrupted one.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor, TensorData};
+use mllt_core::atomic::write_atomic;
+use mllt_core::metrics::Evaluation;
+use mllt_core::sampling::Sampler;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::TrainError;
+use super::checkpoint::{CHECKPOINT_FILE, Checkpoint};
+use super::clip::clip_grad_norm;
+use super::config::TrainConfig;
+use super::evaluate::{evaluate, evaluation_json};
+use super::sgd::Sgd;
+use crate::features::{FeatureDataset, FeatureSplit};
+use crate::loss::Loss;
+use crate::model::Head;
+
+/// Per-epoch log, one JSON object per line.
+pub const LOG_FILE: &str = "log.jsonl";
+/// Final evaluation.
+pub const METRICS_FILE: &str = "metrics.json";
+/// The configuration the run used.
+pub const CONFIG_FILE: &str = "config.toml";
+
+/// How often (iterations) the running loss is read back for progress reports.
+const REPORT_EVERY: usize = 10;
+
+/// ChaCha streams derived from the run seed.
+const INIT_STREAM: u64 = 0;
+const DROPOUT_STREAM: u64 = 1;
+
+fn seeded(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// Where and how to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub seed: u64,
+    /// Output folder: checkpoint, log, config and metrics.
+    pub out: PathBuf,
+    /// Continue from the checkpoint in `out`.
+    pub resume: bool,
+}
+
+/// Progress within an epoch, for progress bars.
+#[derive(Debug, Clone, Copy)]
+pub struct StepProgress {
+    /// 0-based epoch.
+    pub epoch: usize,
+    pub epochs: usize,
+    /// Iterations done in this epoch.
+    pub done: usize,
+    pub iterations: usize,
+    pub lr: f64,
+    /// Mean loss of the epoch so far (read every few iterations).
+    pub loss: Option<f64>,
+}
+
+/// One line of `log.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    pub iterations: usize,
+    /// Global iterations done after this epoch.
+    pub global_iteration: usize,
+    /// Learning rate of the epoch's last iteration.
+    pub lr: f64,
+    /// Mean training loss over the epoch.
+    pub loss: f64,
+    pub seconds: f64,
+}
+
+/// Receives progress; every method has an empty default.
+pub trait Observer {
+    fn on_epoch_start(&mut self, _epoch: usize, _epochs: usize, _iterations: usize) {}
+    fn on_step(&mut self, _progress: &StepProgress) {}
+    fn on_epoch_end(&mut self, _record: &EpochRecord) {}
+}
+
+impl Observer for () {}
+
+/// The result of a run.
+#[derive(Debug)]
+pub struct TrainOutcome {
+    pub model: Head,
+    pub evaluation: Evaluation,
+    /// Every epoch of the run, including those before a resume.
+    pub history: Vec<EpochRecord>,
+    /// Completed epochs found in the checkpoint when resuming.
+    pub resumed_from: Option<usize>,
+    /// The content of `metrics.json`.
+    pub metrics: Value,
+}
+
+/// The mutable state of training: weights, optimiser, dropout stream and counters.
+#[derive(Debug, Clone)]
+pub struct TrainState {
+    pub model: Head,
+    pub sgd: Sgd,
+    pub rng: ChaCha8Rng,
+    pub epochs_done: usize,
+    pub iteration: usize,
+}
+
+impl TrainState {
+    /// A fresh state: the head initialised from `seed` on `device` (an autodiff device).
+    pub fn new(
+        config: &TrainConfig,
+        in_features: usize,
+        num_classes: usize,
+        seed: u64,
+        device: &Device,
+    ) -> Self {
+        let model = Head::new(
+            &config.model,
+            in_features,
+            num_classes,
+            &mut seeded(seed, INIT_STREAM),
+            device,
+        );
+        TrainState {
+            model,
+            sgd: Sgd::new(config.optimizer.clone()),
+            rng: seeded(seed, DROPOUT_STREAM),
+            epochs_done: 0,
+            iteration: 0,
+        }
+    }
+
+    /// One iteration on a batch: forward (train mode), mean loss, backward, global clip, SGD step at `lr`.
+    /// Returns the loss (detached, on the device).
+    pub fn step(&mut self, x: Tensor<2>, y: Tensor<2>, loss: &Loss, lr: f64) -> Tensor<1> {
+        let logits = self.model.forward_train(x, &mut self.rng);
+        let value = loss.training_loss(logits, y);
+        let mut grads = GradientsParams::from_grads(value.backward(), &self.model);
+        let max_norm = self.sgd.config().clip_grad_norm;
+        if max_norm.is_finite() {
+            clip_grad_norm(&self.model, &mut grads, max_norm);
+        }
+        self.model = self.sgd.step(self.model.clone(), grads, lr);
+        self.iteration += 1;
+        value.detach()
+    }
+
+    fn checkpoint(&self, config: &TrainConfig, seed: u64, class_names: &[String]) -> Checkpoint {
+        Checkpoint {
+            config: config.clone(),
+            seed,
+            class_names: class_names.to_vec(),
+            epochs_done: self.epochs_done,
+            iteration: self.iteration,
+            rng: self.rng.clone(),
+            model: self.model.clone(),
+            velocity: self.sgd.velocity().clone(),
+        }
+    }
+}
+
+/// A batch of rows of `split` as `(features, labels)` tensors on `device`.
+pub(crate) fn batch(
+    split: &FeatureSplit,
+    items: &[usize],
+    device: &Device,
+) -> (Tensor<2>, Tensor<2>) {
+    let c = split.labels.num_classes();
+    let mut x = Vec::with_capacity(items.len() * split.dim);
+    let mut y = vec![0f32; items.len() * c];
+    for (r, &k) in items.iter().enumerate() {
+        x.extend_from_slice(split.row(k));
+        for &j in split.labels.row(k) {
+            y[r * c + j] = 1.0;
+        }
+    }
+    (
+        Tensor::from_data(TensorData::new(x, [items.len(), split.dim]), device),
+        Tensor::from_data(TensorData::new(y, [items.len(), c]), device),
+    )
+}
+
+/// The configuration with the epoch count left out: a resume may extend a run.
+fn without_epochs(config: &TrainConfig) -> TrainConfig {
+    let mut c = config.clone();
+    c.schedule.epochs = 0;
+    c
+}
+
+/// Loads the checkpoint of `out` and checks that it belongs to this run.
+fn resume_state(
+    path: &Path,
+    data: &FeatureDataset,
+    config: &TrainConfig,
+    seed: u64,
+    device: &Device,
+) -> Result<TrainState, TrainError> {
+    if !path.exists() {
+        return Err(TrainError::Invalid(format!(
+            "--resume: there is no checkpoint {} to resume",
+            path.display()
+        )));
+    }
+    let ck = Checkpoint::load(path, device)?;
+    let mismatch = if ck.seed != seed {
+        Some(format!("it was trained with seed {}, not {seed}", ck.seed))
+    } else if ck.class_names != data.class_names() {
+        Some("it was trained on other classes".to_string())
+    } else if without_epochs(&ck.config) != without_epochs(config) {
+        Some(
+            "it was trained with another configuration (only schedule.epochs may change)"
+                .to_string(),
+        )
+    } else if ck.model.in_features() != data.dim() {
+        Some(format!(
+            "its head takes {}-d features, the data has {}",
+            ck.model.in_features(),
+            data.dim()
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = mismatch {
+        return Err(TrainError::checkpoint(
+            path,
+            format!("cannot resume: {why}"),
+        ));
+    }
+    Ok(TrainState {
+        model: ck.model,
+        sgd: Sgd::with_velocity(config.optimizer.clone(), ck.velocity),
+        rng: ck.rng,
+        epochs_done: ck.epochs_done,
+        iteration: ck.iteration,
+    })
+}
+
+/// Reads the first `epochs` records of the log (those the checkpoint covers).
+fn read_history(path: &Path, epochs: usize) -> Result<Vec<EpochRecord>, TrainError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => {
+            return Err(mllt_core::Error::Io {
+                path: path.into(),
+                source,
+            }
+            .into());
+        }
+    };
+    let mut history = Vec::new();
+    for (i, line) in text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(epochs)
+        .enumerate()
+    {
+        let record: EpochRecord =
+            serde_json::from_str(line).map_err(|e| mllt_core::Error::Parse {
+                path: path.into(),
+                line: i + 1,
+                message: e.to_string(),
+            })?;
+        history.push(record);
+    }
+    Ok(history)
+}
+
+fn history_text(history: &[EpochRecord]) -> String {
+    history
+        .iter()
+        .map(|r| serde_json::to_string(r).expect("records serialise") + "\n")
+        .collect()
+}
+
+fn append_line(path: &Path, record: &EpochRecord) -> Result<(), TrainError> {
+    let io = |source| mllt_core::Error::Io {
+        path: path.into(),
+        source,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?;
+    f.write_all(history_text(std::slice::from_ref(record)).as_bytes())
+        .map_err(io)?;
+    Ok(())
+}
+
+/// Trains `config` on `data` (see the module documentation), evaluates on `data.test` and writes `metrics.json`.
+/// `device` must be an autodiff device.
+pub fn train(
+    data: &FeatureDataset,
+    config: &TrainConfig,
+    options: &RunOptions,
+    device: &Device,
+    observer: &mut dyn Observer,
+) -> Result<TrainOutcome, TrainError> {
+    config.validate().map_err(|message| TrainError::Config {
+        origin: "config".into(),
+        message,
+    })?;
+    let out = &options.out;
+    std::fs::create_dir_all(out).map_err(|source| mllt_core::Error::Io {
+        path: out.clone(),
+        source,
+    })?;
+    let ckpt_path = out.join(CHECKPOINT_FILE);
+    let log_path = out.join(LOG_FILE);
+    let counts = data.train.labels.class_counts();
+    let loss = Loss::new(&config.loss, &counts, data.train.len())?;
+    let mut sampler = Sampler::new(&config.sampler, &data.train.labels, options.seed)?;
+    let schedule = &config.schedule;
+
+    let (mut state, mut history, resumed_from) = if options.resume {
+        let state = resume_state(&ckpt_path, data, config, options.seed, device)?;
+        for _ in 0..state.epochs_done {
+            sampler.next_epoch();
+        }
+        let history = read_history(&log_path, state.epochs_done)?;
+        let done = state.epochs_done;
+        (state, history, Some(done))
+    } else {
+        if ckpt_path.exists() {
+            return Err(TrainError::Invalid(format!(
+                "{} already exists: pass --resume to continue that run, or choose another --out",
+                ckpt_path.display()
+            )));
+        }
+        let state = TrainState::new(
+            config,
+            data.dim(),
+            data.train.labels.num_classes(),
+            options.seed,
+            device,
+        );
+        (state, Vec::new(), None)
+    };
+    write_atomic(&log_path, history_text(&history).as_bytes())?;
+    write_atomic(&out.join(CONFIG_FILE), config.to_toml().as_bytes())?;
+
+    for epoch in state.epochs_done..schedule.epochs {
+        let started = Instant::now();
+        let order = sampler.next_epoch();
+        let iterations = order.len() / schedule.batch_size;
+        if iterations == 0 {
+            return Err(TrainError::Invalid(format!(
+                "an epoch has {} items, fewer than schedule.batch_size = {} (the last incomplete batch is dropped)",
+                order.len(),
+                schedule.batch_size
+            )));
+        }
+        observer.on_epoch_start(epoch, schedule.epochs, iterations);
+        let mut loss_sum: Option<Tensor<1>> = None;
+        let mut lr = 0.0;
+        for (i, items) in order.chunks_exact(schedule.batch_size).enumerate() {
+            lr = schedule.lr(config.optimizer.lr, epoch, state.iteration);
+            let (x, y) = batch(&data.train, items, device);
+            let value = state.step(x, y, &loss, lr);
+            loss_sum = Some(match loss_sum {
+                Some(s) => s + value,
+                None => value,
+            });
+            let done = i + 1;
+            let report = done % REPORT_EVERY == 0 || done == iterations;
+            let mean = report.then(|| mean_of(loss_sum.as_ref(), done));
+            observer.on_step(&StepProgress {
+                epoch,
+                epochs: schedule.epochs,
+                done,
+                iterations,
+                lr,
+                loss: mean,
+            });
+        }
+        let loss_mean = mean_of(loss_sum.as_ref(), iterations);
+        if !loss_mean.is_finite() {
+            return Err(TrainError::Invalid(format!(
+                "the training loss became {loss_mean} in epoch {}: lower optimizer.lr or check the loss settings",
+                epoch + 1
+            )));
+        }
+        state.epochs_done = epoch + 1;
+        state
+            .checkpoint(config, options.seed, data.class_names())
+            .save(&ckpt_path)?;
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            iterations,
+            global_iteration: state.iteration,
+            lr,
+            loss: loss_mean,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        append_line(&log_path, &record)?;
+        observer.on_epoch_end(&record);
+        history.push(record);
+    }
+
+    let evaluation = evaluate(&state.model, &data.test, &counts, device)?;
+    let mut metrics = evaluation_json(&evaluation, &data.test.labels, &counts);
+    let extra = json!({
+        "method": config.method,
+        "seed": options.seed,
+        "epochs": state.epochs_done,
+        "iterations": state.iteration,
+        "final_train_loss": history.last().map(|r| r.loss),
+        "train_items": data.train.len(),
+    });
+    if let (Value::Object(m), Value::Object(e)) = (&mut metrics, extra) {
+        m.extend(e);
+    }
+    let text = serde_json::to_string_pretty(&metrics).expect("metrics serialise") + "\n";
+    write_atomic(&out.join(METRICS_FILE), text.as_bytes())?;
+    Ok(TrainOutcome {
+        model: state.model,
+        evaluation,
+        history,
+        resumed_from,
+        metrics,
+    })
+}
+
+/// Reads back `sum / n` (a host synchronisation).
+fn mean_of(sum: Option<&Tensor<1>>, n: usize) -> f64 {
+    sum.map_or(f64::NAN, |s| s.clone().into_scalar::<f64>() / n as f64)
+}

@@ -15,7 +15,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| Error::Invalid(format!("{}: not a file path", path.display())))?;
-    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -45,6 +49,9 @@ mod tests {
     #[test]
     fn missing_folder_is_an_error_naming_the_file() {
         let err = write_atomic(Path::new("/nonexistent-dir-xyz/out.txt"), b"x").unwrap_err();
-        assert!(err.to_string().starts_with("/nonexistent-dir-xyz/out.txt:"), "{err}");
+        assert!(
+            err.to_string().starts_with("/nonexistent-dir-xyz/out.txt:"),
+            "{err}"
+        );
     }
 }

@@ -114,6 +114,11 @@ mod tests {
         let from_file = load(dir.path().join("train.tsv").to_str().unwrap(), None).unwrap();
         assert_eq!(from_dir, from_file);
         assert_eq!(from_dir.class_counts(), vec![1, 1]);
-        assert!(load("no-such-dataset", None).unwrap_err().to_string().contains("voc-mlt"));
+        assert!(
+            load("no-such-dataset", None)
+                .unwrap_err()
+                .to_string()
+                .contains("voc-mlt")
+        );
     }
 }

@@ -21,7 +21,11 @@ pub struct LabelSet {
 
 impl LabelSet {
     /// Builds a label set, checking that every index is a class and that ids are unique.
-    pub fn new(ids: Vec<String>, class_names: Vec<String>, mut rows: Vec<Vec<usize>>) -> Result<Self> {
+    pub fn new(
+        ids: Vec<String>,
+        class_names: Vec<String>,
+        mut rows: Vec<Vec<usize>>,
+    ) -> Result<Self> {
         if ids.len() != rows.len() {
             return Err(Error::Invalid(format!(
                 "{} ids but {} label rows",
@@ -83,7 +87,11 @@ impl LabelSet {
                 ));
             };
             if labels.contains('\t') {
-                return Err(Error::parse(path, lineno, "expected 2 tab-separated fields, found more"));
+                return Err(Error::parse(
+                    path,
+                    lineno,
+                    "expected 2 tab-separated fields, found more",
+                ));
             }
             if id.is_empty() {
                 return Err(Error::parse(path, lineno, "empty id"));
@@ -100,7 +108,11 @@ impl LabelSet {
                 match index.get(name) {
                     Some(&c) => row.push(c),
                     None => {
-                        return Err(Error::parse(path, lineno, format!("unknown class `{name}`")));
+                        return Err(Error::parse(
+                            path,
+                            lineno,
+                            format!("unknown class `{name}`"),
+                        ));
                     }
                 }
             }
@@ -204,16 +216,27 @@ pub fn parse_classes(text: &str, path: &Path) -> Result<Vec<String>> {
     let mut names: Vec<String> = Vec::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let lines: Vec<&str> = text.lines().map(|l| l.trim()).collect();
-    let last = lines.iter().rposition(|l| !l.is_empty()).map_or(0, |p| p + 1);
+    let last = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(0, |p| p + 1);
     for (i, name) in lines[..last].iter().enumerate() {
         if name.is_empty() {
             return Err(Error::parse(path, i + 1, "empty class name"));
         }
         if name.contains(',') || name.contains('\t') {
-            return Err(Error::parse(path, i + 1, format!("class name `{name}` contains a comma or tab")));
+            return Err(Error::parse(
+                path,
+                i + 1,
+                format!("class name `{name}` contains a comma or tab"),
+            ));
         }
         if let Some(first) = seen.insert(name, i + 1) {
-            return Err(Error::parse(path, i + 1, format!("duplicate class `{name}` (first on line {first})")));
+            return Err(Error::parse(
+                path,
+                i + 1,
+                format!("duplicate class `{name}` (first on line {first})"),
+            ));
         }
         names.push(name.to_string());
     }
@@ -250,7 +273,12 @@ mod tests {
 
     #[test]
     fn parses_rows_and_empty_label_fields() {
-        let ls = LabelSet::parse_tsv("id\tlabels\nx\tb,a\ny\t\nz\tc\n", Path::new("t.tsv"), classes()).unwrap();
+        let ls = LabelSet::parse_tsv(
+            "id\tlabels\nx\tb,a\ny\t\nz\tc\n",
+            Path::new("t.tsv"),
+            classes(),
+        )
+        .unwrap();
         assert_eq!(ls.len(), 3);
         assert_eq!(ls.row(0), &[0, 1]);
         assert!(ls.row(1).is_empty());
@@ -262,21 +290,36 @@ mod tests {
 
     #[test]
     fn errors_name_file_and_line() {
-        let err = LabelSet::parse_tsv("id\tlabels\nx\ta\ny\td\n", Path::new("f.tsv"), classes()).unwrap_err();
+        let err = LabelSet::parse_tsv("id\tlabels\nx\ta\ny\td\n", Path::new("f.tsv"), classes())
+            .unwrap_err();
         assert_eq!(err.to_string(), "f.tsv:3: unknown class `d`");
-        let err = LabelSet::parse_tsv("id\tlabels\nx\ta\ny", Path::new("f.tsv"), classes()).unwrap_err();
-        assert!(err.to_string().starts_with("f.tsv:3: expected `id<TAB>labels`"), "{err}");
+        let err =
+            LabelSet::parse_tsv("id\tlabels\nx\ta\ny", Path::new("f.tsv"), classes()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("f.tsv:3: expected `id<TAB>labels`"),
+            "{err}"
+        );
         let err = LabelSet::parse_tsv("", Path::new("f.tsv"), classes()).unwrap_err();
         assert!(err.to_string().starts_with("f.tsv:1:"), "{err}");
-        let err = LabelSet::parse_tsv("id\tl\nx\ta\nx\tb\n", Path::new("f.tsv"), classes()).unwrap_err();
-        assert_eq!(err.to_string(), "f.tsv:3: duplicate id `x` (first on line 2)");
+        let err =
+            LabelSet::parse_tsv("id\tl\nx\ta\nx\tb\n", Path::new("f.tsv"), classes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "f.tsv:3: duplicate id `x` (first on line 2)"
+        );
     }
 
     #[test]
     fn classes_file_rules() {
-        assert_eq!(parse_classes("a\nb\n\n", Path::new("c")).unwrap(), vec!["a", "b"]);
         assert_eq!(
-            parse_classes("a\n\nb\n", Path::new("c")).unwrap_err().to_string(),
+            parse_classes("a\nb\n\n", Path::new("c")).unwrap(),
+            vec!["a", "b"]
+        );
+        assert_eq!(
+            parse_classes("a\n\nb\n", Path::new("c"))
+                .unwrap_err()
+                .to_string(),
             "c:2: empty class name"
         );
         assert!(parse_classes("a\na\n", Path::new("c")).is_err());

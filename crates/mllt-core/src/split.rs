@@ -101,14 +101,20 @@ impl Split {
 
     /// The class indices of group `g`, ascending.
     pub fn members(&self, g: Group) -> Vec<usize> {
-        (0..self.groups.len()).filter(|&c| self.groups[c] == g).collect()
+        (0..self.groups.len())
+            .filter(|&c| self.groups[c] == g)
+            .collect()
     }
 
     /// `{"head": [names], "medium": [...], "tail": [...]}`.
     pub fn to_json(&self, class_names: &[String]) -> serde_json::Value {
         let mut m = serde_json::Map::new();
         for g in Group::ALL {
-            let names: Vec<&str> = self.members(g).into_iter().map(|c| class_names[c].as_str()).collect();
+            let names: Vec<&str> = self
+                .members(g)
+                .into_iter()
+                .map(|c| class_names[c].as_str())
+                .collect();
             m.insert(g.name().into(), names.into());
         }
         m.into()

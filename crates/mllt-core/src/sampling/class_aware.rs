@@ -48,11 +48,14 @@ impl ClassAwareSampler {
                 members[c].push(k);
             }
         }
-        let nonempty: Vec<usize> = (0..members.len()).filter(|&c| !members[c].is_empty()).collect();
+        let nonempty: Vec<usize> = (0..members.len())
+            .filter(|&c| !members[c].is_empty())
+            .collect();
         let epoch_len = class_aware_epoch_len(&labels.class_counts(), reduce);
         if nonempty.is_empty() || epoch_len == 0 {
             return Err(Error::Invalid(
-                "class-aware sampler: no class has a positive item (or reduce exceeds max n_c · C)".into(),
+                "class-aware sampler: no class has a positive item (or reduce exceeds max n_c · C)"
+                    .into(),
             ));
         }
         Ok(ClassAwareSampler {
@@ -94,7 +97,12 @@ mod tests {
     fn toy() -> LabelSet {
         // class 0: items 0..6, class 1: item 6 only, class 2: no item.
         let text = "id\tl\na\tx\nb\tx\nc\tx\nd\tx\ne\tx\nf\tx\ng\ty\n";
-        LabelSet::parse_tsv(text, Path::new("t"), vec!["x".into(), "y".into(), "z".into()]).unwrap()
+        LabelSet::parse_tsv(
+            text,
+            Path::new("t"),
+            vec!["x".into(), "y".into(), "z".into()],
+        )
+        .unwrap()
     }
 
     #[test]
@@ -105,7 +113,10 @@ mod tests {
         assert_eq!(epoch.len(), 18);
         for run in epoch.chunks(3) {
             let from_y = run.iter().filter(|&&k| k == 6).count();
-            assert!(from_y == 0 || from_y == 3, "a run comes from one class: {run:?}");
+            assert!(
+                from_y == 0 || from_y == 3,
+                "a run comes from one class: {run:?}"
+            );
         }
         // class x and y alternate in the class cycle: 3 runs each.
         assert_eq!(epoch.iter().filter(|&&k| k == 6).count(), 9);

@@ -48,6 +48,9 @@ mod tests {
             assert_eq!(pass, (0..7).collect::<Vec<_>>());
             passes.push(order);
         }
-        assert!(passes.windows(2).any(|w| w[0] != w[1]), "passes are reshuffled");
+        assert!(
+            passes.windows(2).any(|w| w[0] != w[1]),
+            "passes are reshuffled"
+        );
     }
 }

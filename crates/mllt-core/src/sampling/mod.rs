@@ -96,6 +96,8 @@ mod tests {
         assert_eq!(c, SamplerConfig::class_aware());
         let c: SamplerConfig = serde_json::from_str(r#"{"kind":"uniform"}"#).unwrap();
         assert_eq!(c, SamplerConfig::Uniform);
-        assert!(serde_json::from_str::<SamplerConfig>(r#"{"kind":"class-aware","redcue":2}"#).is_err());
+        assert!(
+            serde_json::from_str::<SamplerConfig>(r#"{"kind":"class-aware","redcue":2}"#).is_err()
+        );
     }
 }

@@ -17,7 +17,9 @@ impl UniformSampler {
     /// A sampler over `n` items, seeded by `seed`.
     pub fn new(n: usize, seed: u64) -> Result<Self> {
         if n == 0 {
-            return Err(Error::Invalid("uniform sampler: the training set is empty".into()));
+            return Err(Error::Invalid(
+                "uniform sampler: the training set is empty".into(),
+            ));
         }
         Ok(UniformSampler {
             n,

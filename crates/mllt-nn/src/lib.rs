@@ -1,1 +1,9 @@
-//! mllt on burn.
+//! mllt on burn: the losses of Wu et al. (ECCV 2020) and their baselines, the model and the trainer.
+
+pub mod backend;
+pub mod features;
+pub mod loss;
+pub mod model;
+pub mod train;
+
+pub use loss::{Loss, LossConfig, LossError};

@@ -2,7 +2,11 @@
 
 use clap::{Parser, Subcommand};
 
+mod eval;
+mod make_longtail;
 mod stats;
+mod test;
+mod train;
 
 /// Multi-label classification on long-tailed data with the Distribution-Balanced Loss (Wu et al., ECCV 2020).
 #[derive(Debug, Parser)]
@@ -15,18 +19,38 @@ pub struct Cli {
 const EXAMPLES: &str = "Examples:
   mllt stats coco-mlt                      label statistics of the shipped COCO-MLT subset
   mllt stats voc-mlt --json                the same as one JSON object
-  mllt stats my_data/ --plots plots/       statistics and figures of your own label TSV";
+  mllt stats my_data/ --plots plots/       statistics and figures of your own label TSV
+  mllt make-longtail --labels voc2012-trainval --max 800 --min 1 --shape 6 --seed 0 --out voc-lt/
+                                           rebuild a VOC-MLT-like subset (appendix A.1)
+  mllt eval --scores s.npy --labels test.tsv --classes classes.txt --train-labels voc-mlt
+                                           mAP (total/head/medium/tail), F1 and accuracy of test scores
+  mllt train --data feats/ --method db-focal --seed 0 --out runs/db
+                                           train the paper head with DB-Focal, evaluate, write runs/db/
+  mllt test --data feats/ --checkpoint runs/db/checkpoint.safetensors
+                                           evaluate a checkpoint on the test split";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Label statistics: counts, co-occurrence, Eq. 1 re-sampled share, re-balancing ratio, splits.
     Stats(stats::Args),
+    /// Long-tailed subset construction (appendix A.1): Pareto reference sizes, head-to-tail greedy fill.
+    MakeLongtail(make_longtail::Args),
+    /// Evaluation: mAP (total / head / medium / tail), micro / macro F1 and accuracy of test scores.
+    Eval(eval::Args),
+    /// Training on a feature folder with a method preset or a TOML config; evaluates and writes OUT/metrics.json.
+    Train(train::Args),
+    /// Evaluation of a training checkpoint on a feature folder's test split.
+    Test(test::Args),
 }
 
 impl Command {
     pub fn run(self) -> anyhow::Result<()> {
         match self {
             Command::Stats(a) => a.run(),
+            Command::MakeLongtail(a) => a.run(),
+            Command::Eval(a) => a.run(),
+            Command::Train(a) => a.run(),
+            Command::Test(a) => a.run(),
         }
     }
 }

@@ -1,0 +1,4 @@
+//! Dataset builders and importers of mllt: real long-tailed multi-label benchmarks built from package-registry
+//! sources with the paper's own construction (appendix A.1).
+
+pub mod fnv;

@@ -254,15 +254,17 @@ pub struct SyntheticSpec {
     pub dim: usize,
     /// Pareto-like exponent of the training class frequencies: p_c ∝ (c+1)^(−tail).
     pub tail: f64,
+    /// Standard deviation of the feature noise (the prototypes are uniform in [−1, 1]).
+    pub noise: f32,
     pub seed: u64,
 }
 
 /// A deterministic synthetic multi-label feature dataset, for tests, benchmarks and smoke runs.
 ///
-/// Each item has a primary class, long-tailed in training (p_c ∝ (c+1)^(−tail), every class at least once)
-/// and uniform in test, plus class 0 (a "person"-like head class) with probability ½ and a random second
-/// class with probability ¼. Its features are the sum of its classes' random prototypes plus unit-variance
-/// noise (a centred sum of three uniforms).
+/// Each item has a primary class, plus class 0 (a "person"-like head class) with probability ½ and a second
+/// class with probability ¼; classes are drawn long-tailed in training (p_c ∝ (c+1)^(−tail), every class
+/// at least once as a primary) and uniformly in test. Its features are the sum of its classes' random
+/// prototypes plus noise of standard deviation `noise` (a scaled, centred sum of three uniforms).
 pub fn synthetic(spec: &SyntheticSpec) -> FeatureDataset {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let names: Vec<String> = (0..spec.classes).map(|c| format!("class{c:02}")).collect();
@@ -278,33 +280,34 @@ pub fn synthetic(spec: &SyntheticSpec) -> FeatureDataset {
         let mut rows = Vec::with_capacity(n);
         let mut features = Vec::with_capacity(n * spec.dim);
         for k in 0..n {
-            let primary = if k < spec.classes {
-                k
-            } else if long_tailed {
-                let mut u = rng.random::<f64>() * total;
-                weights
-                    .iter()
-                    .position(|&w| {
-                        u -= w;
-                        u < 0.0
-                    })
-                    .unwrap_or(spec.classes - 1)
-            } else {
-                rng.random_range(0..spec.classes)
+            let draw = |rng: &mut ChaCha8Rng| {
+                if long_tailed {
+                    let mut u = rng.random::<f64>() * total;
+                    weights
+                        .iter()
+                        .position(|&w| {
+                            u -= w;
+                            u < 0.0
+                        })
+                        .unwrap_or(spec.classes - 1)
+                } else {
+                    rng.random_range(0..spec.classes)
+                }
             };
-            let mut row = vec![primary];
+            let mut row = vec![if k < spec.classes { k } else { draw(&mut rng) }];
             if rng.random::<f64>() < 0.5 {
                 row.push(0);
             }
             if rng.random::<f64>() < 0.25 {
-                row.push(rng.random_range(0..spec.classes));
+                row.push(draw(&mut rng));
             }
             row.sort_unstable();
             row.dedup();
             for j in 0..spec.dim {
                 let signal: f32 = row.iter().map(|&c| prototypes[c * spec.dim + j]).sum();
-                let noise =
-                    (rng.random::<f32>() + rng.random::<f32>() + rng.random::<f32>() - 1.5) * 2.0;
+                let noise = (rng.random::<f32>() + rng.random::<f32>() + rng.random::<f32>() - 1.5)
+                    * 2.0
+                    * spec.noise;
                 features.push(signal + noise);
             }
             ids.push(format!("{prefix}{k:06}"));

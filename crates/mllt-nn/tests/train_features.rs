@@ -14,6 +14,7 @@ const SPEC: SyntheticSpec = SyntheticSpec {
     test: 10,
     dim: 3,
     tail: 1.0,
+    noise: 1.0,
     seed: 2,
 };
 

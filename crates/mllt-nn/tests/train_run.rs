@@ -16,6 +16,7 @@ const SPEC: SyntheticSpec = SyntheticSpec {
     test: 120,
     dim: 16,
     tail: 1.2,
+    noise: 1.0,
     seed: 5,
 };
 

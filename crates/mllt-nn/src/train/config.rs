@@ -90,7 +90,7 @@ fn one_line(message: &str) -> String {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('|'));
     let head = lines.next().unwrap_or_default().to_string();
-    match lines.last() {
+    match lines.next_back() {
         Some(last) if last != head => format!("{head} {last}"),
         _ => head,
     }

@@ -18,12 +18,27 @@ pub use schedule::ScheduleConfig;
 pub use sgd::{Sgd, SgdConfig};
 pub use trainer::{
     CONFIG_FILE, EpochRecord, LOG_FILE, METRICS_FILE, Observer, RunOptions, StepProgress,
-    TrainOutcome, TrainState, train,
+    TrainOutcome, TrainState, batch, train,
 };
 
 use std::path::{Path, PathBuf};
 
+use burn::tensor::Device;
+
 use crate::loss::LossError;
+
+/// The device runs use (without autodiff): the first CUDA GPU when built with the `cuda` feature, else
+/// burn's pure-Rust Flex CPU backend.
+pub fn default_device() -> Device {
+    #[cfg(feature = "cuda")]
+    {
+        Device::cuda(0)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        Device::flex()
+    }
+}
 
 /// Why a run failed: one line naming the file, table or field.
 #[derive(Debug, thiserror::Error)]

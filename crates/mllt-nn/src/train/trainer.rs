@@ -180,11 +180,7 @@ impl TrainState {
 }
 
 /// A batch of rows of `split` as `(features, labels)` tensors on `device`.
-pub(crate) fn batch(
-    split: &FeatureSplit,
-    items: &[usize],
-    device: &Device,
-) -> (Tensor<2>, Tensor<2>) {
+pub fn batch(split: &FeatureSplit, items: &[usize], device: &Device) -> (Tensor<2>, Tensor<2>) {
     let c = split.labels.num_classes();
     let mut x = Vec::with_capacity(items.len() * split.dim);
     let mut y = vec![0f32; items.len() * c];

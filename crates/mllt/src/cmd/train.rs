@@ -1,0 +1,274 @@
+//! `mllt train`: trains the paper's head (or a linear one) on a feature folder with one of the method presets
+//! of Tables 1–2 or a TOML configuration, evaluates it on the folder's test split (mAP total / head / medium /
+//! tail, the split from the training counts) and writes `OUT/metrics.json`, `OUT/log.jsonl`,
+//! `OUT/config.toml` and `OUT/checkpoint.safetensors`.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mllt_core::Group;
+use mllt_core::metrics::Evaluation;
+use mllt_nn::features::FeatureDataset;
+use mllt_nn::train::{
+    CHECKPOINT_FILE, EpochRecord, LOG_FILE, METRICS_FILE, Observer, RunOptions, StepProgress,
+    TrainConfig, default_device, train,
+};
+
+/// A method preset: one TOML under `configs/`, embedded in the binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    Erm,
+    Rw,
+    Focal,
+    Rs,
+    RsFocal,
+    CbFocal,
+    RsCbFocal,
+    RsRwFocal,
+    Ldam,
+    RBce,
+    RBceFocal,
+    NtBce,
+    Db,
+    DbFocal,
+    Asl,
+}
+
+impl Preset {
+    /// The preset's TOML text.
+    pub fn toml(self) -> &'static str {
+        match self {
+            Preset::Erm => include_str!("../../../../configs/erm.toml"),
+            Preset::Rw => include_str!("../../../../configs/rw.toml"),
+            Preset::Focal => include_str!("../../../../configs/focal.toml"),
+            Preset::Rs => include_str!("../../../../configs/rs.toml"),
+            Preset::RsFocal => include_str!("../../../../configs/rs-focal.toml"),
+            Preset::CbFocal => include_str!("../../../../configs/cb-focal.toml"),
+            Preset::RsCbFocal => include_str!("../../../../configs/rs-cb-focal.toml"),
+            Preset::RsRwFocal => include_str!("../../../../configs/rs-rw-focal.toml"),
+            Preset::Ldam => include_str!("../../../../configs/ldam.toml"),
+            Preset::RBce => include_str!("../../../../configs/r-bce.toml"),
+            Preset::RBceFocal => include_str!("../../../../configs/r-bce-focal.toml"),
+            Preset::NtBce => include_str!("../../../../configs/nt-bce.toml"),
+            Preset::Db => include_str!("../../../../configs/db.toml"),
+            Preset::DbFocal => include_str!("../../../../configs/db-focal.toml"),
+            Preset::Asl => include_str!("../../../../configs/asl.toml"),
+        }
+    }
+
+    /// The preset's command-line name (`rs-cb-focal`).
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .expect("no skipped variants")
+            .get_name()
+            .to_string()
+    }
+
+    /// The parsed configuration.
+    pub fn config(self) -> anyhow::Result<TrainConfig> {
+        Ok(TrainConfig::from_toml(
+            self.toml(),
+            &format!("preset {}", self.name()),
+        )?)
+    }
+}
+
+/// Arguments of `mllt train`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Feature folder: classes.txt, train.tsv, test.tsv and features.safetensors (tensors `train`, `test`).
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+    /// A method preset (the rows of the paper's Tables 1-2; COCO-MLT hyper-parameters, see configs/).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "NAME",
+        required_unless_present = "config",
+        conflicts_with = "config"
+    )]
+    method: Option<Preset>,
+    /// A TOML configuration instead of a preset (unknown keys are errors).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Seed of the initial weights, the dropout masks and the sampler: the same seed gives the same numbers.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    /// Override the number of epochs (the learning-rate steps stay).
+    #[arg(long, value_name = "E")]
+    epochs: Option<usize>,
+    /// Output folder [default: runs/<method>-seed<S>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Continue the run in OUT from its last checkpoint (same seed and configuration); the result is the one
+    /// an uninterrupted run gives.
+    #[arg(long)]
+    resume: bool,
+    /// Print metrics.json instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Args {
+    pub fn run(self) -> anyhow::Result<()> {
+        let (mut config, origin) = match (&self.method, &self.config) {
+            (Some(p), _) => (p.config()?, format!("preset {}", p.name())),
+            (None, Some(path)) => (TrainConfig::read(path)?, path.display().to_string()),
+            (None, None) => unreachable!("clap requires --method or --config"),
+        };
+        if let Some(epochs) = self.epochs {
+            config.schedule.epochs = epochs;
+            config
+                .validate()
+                .map_err(|e| anyhow::anyhow!("--epochs: {e}"))?;
+        }
+        if config.method.is_empty() {
+            config.method = self
+                .method
+                .map_or_else(|| "custom".to_string(), Preset::name);
+        }
+        let data = FeatureDataset::read(&self.data)?;
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", config.method, self.seed)));
+        let options = RunOptions {
+            seed: self.seed,
+            out: out.clone(),
+            resume: self.resume,
+        };
+        eprintln!(
+            "{} ({origin}) on {}: {} train / {} test items, {} classes, d = {}; output {}",
+            config.method,
+            self.data.display(),
+            data.train.len(),
+            data.test.len(),
+            data.class_names().len(),
+            data.dim(),
+            out.display()
+        );
+        let device = default_device().autodiff();
+        let mut progress = Progress::new();
+        let outcome = train(&data, &config, &options, &device, &mut progress)
+            .with_context(|| format!("training {}", config.method))?;
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&outcome.metrics)?);
+            return Ok(());
+        }
+        let last = outcome.history.last();
+        println!(
+            "{} (seed {}): {} epochs, {} iterations, final training loss {}",
+            config.method,
+            self.seed,
+            outcome.history.len(),
+            last.map_or(0, |r| r.global_iteration),
+            last.map_or("-".into(), |r| format!("{:.5}", r.loss))
+        );
+        print!("{}", map_table(&outcome.evaluation));
+        println!(
+            "wrote {}, {}, {}",
+            out.join(METRICS_FILE).display(),
+            out.join(LOG_FILE).display(),
+            out.join(CHECKPOINT_FILE).display()
+        );
+        Ok(())
+    }
+}
+
+/// mAP in percent over all classes and per group, with the group sizes.
+pub fn map_table(eval: &Evaluation) -> String {
+    let mut out = String::new();
+    let columns: Vec<(&str, Option<&mllt_core::metrics::GroupMetrics>)> =
+        std::iter::once(("total", Some(&eval.total)))
+            .chain(Group::ALL.iter().map(|&g| (g.name(), eval.group(g))))
+            .collect();
+    let _ = write!(out, "{:<10}", "");
+    for (name, _) in &columns {
+        let _ = write!(out, "{name:>8}");
+    }
+    let _ = write!(out, "\n{:<10}", "mAP (%)");
+    for (_, m) in &columns {
+        match m.and_then(|m| m.map) {
+            Some(v) => write!(out, "{:>8.2}", 100.0 * v),
+            None => write!(out, "{:>8}", "-"),
+        }
+        .expect("writing to a String");
+    }
+    let _ = write!(out, "\n{:<10}", "classes");
+    for (_, m) in &columns {
+        let _ = write!(out, "{:>8}", m.map_or(0, |m| m.classes.len()));
+    }
+    out.push('\n');
+    out
+}
+
+/// The progress bar (loss and learning rate) on stderr when it is a terminal; one line per epoch otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            bar: None,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn on_epoch_start(&mut self, epoch: usize, epochs: usize, iterations: usize) {
+        let target = if self.terminal {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(iterations as u64), target);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("epoch {}/{epochs}", epoch + 1));
+        self.bar = Some(bar);
+    }
+
+    fn on_step(&mut self, p: &StepProgress) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(p.done as u64);
+            if let Some(loss) = p.loss {
+                bar.set_message(format!("loss {loss:.5} lr {:.2e}", p.lr));
+            }
+        }
+    }
+
+    fn on_epoch_end(&mut self, r: &EpochRecord) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        eprintln!(
+            "epoch {}: {} iterations, loss {:.5}, lr {:.2e}, {:.1} s",
+            r.epoch, r.iterations, r.loss, r.lr, r.seconds
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    #[test]
+    fn every_preset_parses_and_names_itself() {
+        for p in Preset::value_variants() {
+            let c = p.config().unwrap();
+            assert_eq!(c.method, p.name(), "{p:?}");
+        }
+    }
+}

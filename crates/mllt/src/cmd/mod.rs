@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod data;
 mod eval;
 mod make_longtail;
 mod stats;
@@ -27,7 +28,9 @@ const EXAMPLES: &str = "Examples:
   mllt train --data feats/ --method db-focal --seed 0 --out runs/db
                                            train the paper head with DB-Focal, evaluate, write runs/db/
   mllt test --data feats/ --checkpoint runs/db/checkpoint.safetensors
-                                           evaluate a checkpoint on the test split";
+                                           evaluate a checkpoint on the test split
+  mllt data debtags --packages P --translations T --release R --out data/debtags-mlt
+                                           build DebTags-MLT from Debian's Packages and Translation-en (MANIFEST)";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -41,6 +44,8 @@ pub enum Command {
     Train(train::Args),
     /// Evaluation of a training checkpoint on a feature folder's test split.
     Test(test::Args),
+    /// Dataset construction from package-registry sources (DebTags-MLT); writes a folder with a MANIFEST.
+    Data(data::Args),
 }
 
 impl Command {
@@ -51,6 +56,7 @@ impl Command {
             Command::Eval(a) => a.run(),
             Command::Train(a) => a.run(),
             Command::Test(a) => a.run(),
+            Command::Data(a) => a.run(),
         }
     }
 }

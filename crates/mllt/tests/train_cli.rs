@@ -278,3 +278,44 @@ fn bad_input_is_one_error_line_naming_the_culprit() {
     let usage = mllt(&["train", "--data", s(&data), "--method", "nope"]);
     assert_eq!(usage.status.code(), Some(2));
 }
+
+/// The closing note's table: every preset with its full schedule (80 or 8 epochs) on a VOC-MLT-sized synthetic
+/// folder (20 classes, 1142 long-tailed training items, 1000 balanced test items, 256-d features), seed 0.
+/// Slow (a few minutes), so ignored by default:
+/// `cargo test -p mllt --release --test train_cli -- --ignored --nocapture preset_report`.
+#[test]
+#[ignore]
+fn preset_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let spec = SyntheticSpec {
+        classes: 20,
+        train: 1142,
+        test: 1000,
+        dim: 256,
+        tail: 1.2,
+        noise: 2.0,
+        seed: 2020,
+    };
+    synthetic(&spec).write(&data, FeatureDtype::F16).unwrap();
+    println!("| preset | epochs | iterations | final loss | total | head | medium | tail | seconds |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for preset in PRESETS {
+        let out = dir.path().join(preset);
+        let started = std::time::Instant::now();
+        ok(mllt(&["train", "--data", s(&data), "--method", preset, "--out", s(&out)]));
+        let m = metrics(&out);
+        let pct = |k: &str| m["map"][k].as_f64().map_or("-".into(), |v| format!("{:.2}", 100.0 * v));
+        println!(
+            "| {preset} | {} | {} | {:.4} | {} | {} | {} | {} | {:.0} |",
+            m["epochs"],
+            m["iterations"],
+            m["final_train_loss"].as_f64().unwrap(),
+            pct("total"),
+            pct("head"),
+            pct("medium"),
+            pct("tail"),
+            started.elapsed().as_secs_f64()
+        );
+    }
+}

@@ -4,5 +4,6 @@
 pub mod deb822;
 pub mod debtags;
 pub mod fnv;
+pub mod openclipart;
 pub mod textset;
 pub mod tfidf;

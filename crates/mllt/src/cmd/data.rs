@@ -23,12 +23,15 @@ pub struct Args {
 pub enum Dataset {
     /// DebTags-MLT: Debian package descriptions labelled by their debtags content facets (text, TF-IDF).
     Debtags(DebtagsArgs),
+    /// OpenClipart-MLT: Debian's public-domain clip art rendered at 224 × 224, labelled by its keywords (images).
+    Openclipart(OpenclipartArgs),
 }
 
 impl Args {
     pub fn run(self) -> anyhow::Result<()> {
         match self.dataset {
             Dataset::Debtags(a) => a.run(),
+            Dataset::Openclipart(a) => a.run(),
         }
     }
 }
@@ -303,4 +306,61 @@ fn summary_table(built: &Built, config: &DebtagsConfig) -> Table {
         groups,
     ]);
     t
+}
+
+/// Arguments of `mllt data openclipart`.
+#[derive(Debug, clap::Args)]
+pub struct OpenclipartArgs {
+    /// The SVG folder of Debian's `openclipart-svg` (`apt-get download openclipart-svg && dpkg -x *.deb root`,
+    /// then `root/usr/share/openclipart/svg`).
+    #[arg(long)]
+    pub svg_root: PathBuf,
+    /// Seed of the long-tail construction.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Render size in pixels (square).
+    #[arg(long, default_value_t = 224)]
+    pub size: u32,
+    /// Output image folder: classes.txt, train.tsv, test.tsv, images/*.png, MANIFEST.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+impl OpenclipartArgs {
+    pub fn run(self) -> anyhow::Result<()> {
+        let built = mllt_data::openclipart::build(&self.svg_root, self.size, self.seed)?;
+        let images = self.out.join("images");
+        std::fs::create_dir_all(&images)
+            .with_context(|| format!("{}: cannot create folder", images.display()))?;
+        for (id, png) in &built.images {
+            write_atomic(&images.join(id), png)?;
+        }
+        let names = built.train.class_names();
+        write_atomic(&self.out.join("classes.txt"), (names.join("\n") + "\n").as_bytes())?;
+        built.train.write_tsv(&self.out.join("train.tsv"))?;
+        built.test.write_tsv(&self.out.join("test.tsv"))?;
+        let summary = serde_json::to_string_pretty(&built.summary)?;
+        let manifest = format!(
+            "OpenClipart-MLT\n\
+             source: Debian package openclipart-svg (public domain), unpacked with dpkg -x\n\
+             rebuild: mllt data openclipart --svg-root ROOT/usr/share/openclipart/svg --seed {} --size {} --out DIR\n\
+             counts: {summary}\n",
+            self.seed, self.size
+        );
+        write_atomic(&self.out.join("MANIFEST"), manifest.as_bytes())?;
+        let split = SplitRule::default().split(&built.train.class_counts());
+        let groups: Vec<String> = Group::ALL
+            .iter()
+            .map(|&g| format!("{} {}", split.members(g).len(), g.name()))
+            .collect();
+        println!(
+            "{summary}\n{} classes ({}), {} training and {} test images, written to {}",
+            names.len(),
+            groups.join(" / "),
+            built.train.len(),
+            built.test.len(),
+            self.out.display()
+        );
+        Ok(())
+    }
 }

@@ -1,5 +1,6 @@
 //! mllt on burn: the losses of Wu et al. (ECCV 2020) and their baselines, the model and the trainer.
 
+pub mod backbone;
 pub mod backend;
 pub mod features;
 pub mod loss;

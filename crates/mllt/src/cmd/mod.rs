@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod data;
 mod eval;
+mod features;
 mod make_longtail;
 mod stats;
 mod test;
@@ -30,7 +31,9 @@ const EXAMPLES: &str = "Examples:
   mllt test --data feats/ --checkpoint runs/db/checkpoint.safetensors
                                            evaluate a checkpoint on the test split
   mllt data debtags --packages P --translations T --release R --out data/debtags-mlt
-                                           build DebTags-MLT from Debian's Packages and Translation-en (MANIFEST)";
+                                           build DebTags-MLT from Debian's Packages and Translation-en (MANIFEST)
+  mllt features --data images/ --backbone efficientnet-lite0 --out feats/
+                                           1280-d EfficientNet-Lite0 features of an image folder (weights cached)";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -46,6 +49,8 @@ pub enum Command {
     Test(test::Args),
     /// Dataset construction from package-registry sources (DebTags-MLT); writes a folder with a MANIFEST.
     Data(data::Args),
+    /// Feature extraction: an image folder through a frozen ImageNet backbone into a feature folder.
+    Features(features::Args),
 }
 
 impl Command {
@@ -57,6 +62,7 @@ impl Command {
             Command::Train(a) => a.run(),
             Command::Test(a) => a.run(),
             Command::Data(a) => a.run(),
+            Command::Features(a) => a.run(),
         }
     }
 }

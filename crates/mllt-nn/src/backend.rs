@@ -3,7 +3,7 @@
 //! burn 0.22 has no backend type parameter: a [`Tensor`](burn::Tensor) carries its backend in its
 //! [`Device`], and autodiff is a property of the device (`Device::autodiff`).
 
-use burn::tensor::Device;
+pub use burn::tensor::Device;
 
 /// burn's pure-Rust CPU backend (Flex), f32 by default.
 pub fn cpu() -> Device {

@@ -3,9 +3,11 @@
 use clap::{Parser, Subcommand};
 
 mod data;
+mod dataset;
 mod eval;
 mod features;
 mod make_longtail;
+mod reproduce;
 mod stats;
 mod test;
 mod train;
@@ -19,6 +21,7 @@ pub struct Cli {
 }
 
 const EXAMPLES: &str = "Examples:
+  mllt reproduce                           Table 1 on OpenClipart-MLT and DebTags-MLT (all methods, 3 seeds)
   mllt stats coco-mlt                      label statistics of the shipped COCO-MLT subset
   mllt stats voc-mlt --json                the same as one JSON object
   mllt stats my_data/ --plots plots/       statistics and figures of your own label TSV
@@ -45,6 +48,8 @@ pub enum Command {
     Eval(eval::Args),
     /// Training on a feature folder with a method preset or a TOML config; evaluates and writes OUT/metrics.json.
     Train(train::Args),
+    /// Table 1 on the shipped real benchmarks: every method, several seeds, validation-chosen μ and λ.
+    Reproduce(reproduce::Args),
     /// Evaluation of a training checkpoint on a feature folder's test split.
     Test(test::Args),
     /// Dataset construction from package-registry sources (DebTags-MLT); writes a folder with a MANIFEST.
@@ -60,6 +65,7 @@ impl Command {
             Command::MakeLongtail(a) => a.run(),
             Command::Eval(a) => a.run(),
             Command::Train(a) => a.run(),
+            Command::Reproduce(a) => a.run(),
             Command::Test(a) => a.run(),
             Command::Data(a) => a.run(),
             Command::Features(a) => a.run(),

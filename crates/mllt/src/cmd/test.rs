@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
-use mllt_nn::features::FeatureDataset;
 use mllt_nn::train::{Checkpoint, default_device, evaluate, evaluation_json};
 use serde_json::{Value, json};
 
@@ -13,7 +12,7 @@ use super::train::map_table;
 /// Arguments of `mllt test`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Feature folder: classes.txt, train.tsv, test.tsv and features.safetensors.
+    /// Feature or text folder, or a shipped benchmark name, as for `mllt train`.
     #[arg(long, value_name = "DIR")]
     data: PathBuf,
     /// A checkpoint written by `mllt train` (OUT/checkpoint.safetensors).
@@ -26,7 +25,7 @@ pub struct Args {
 
 impl Args {
     pub fn run(self) -> anyhow::Result<()> {
-        let data = FeatureDataset::read(&self.data)?;
+        let data = super::dataset::load(&self.data)?;
         let device = default_device();
         let ck = Checkpoint::load(&self.checkpoint, &device)?;
         if ck.class_names != data.class_names() {

@@ -11,7 +11,6 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mllt_core::Group;
 use mllt_core::metrics::Evaluation;
-use mllt_nn::features::FeatureDataset;
 use mllt_nn::train::{
     CHECKPOINT_FILE, EpochRecord, LOG_FILE, METRICS_FILE, Observer, RunOptions, StepProgress,
     TrainConfig, default_device, train,
@@ -79,7 +78,8 @@ impl Preset {
 /// Arguments of `mllt train`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Feature folder: classes.txt, train.tsv, test.tsv and features.safetensors (tensors `train`, `test`).
+    /// Feature folder (classes.txt, train.tsv, test.tsv, features.safetensors with tensors `train`, `test`), a text
+    /// folder (texts.tsv instead of features: TF-IDF at load time), or a shipped benchmark (openclipart-mlt, debtags-mlt).
     #[arg(long, value_name = "DIR")]
     data: PathBuf,
     /// A method preset (the rows of the paper's Tables 1-2; COCO-MLT hyper-parameters, see configs/).
@@ -130,7 +130,7 @@ impl Args {
                 .method
                 .map_or_else(|| "custom".to_string(), Preset::name);
         }
-        let data = FeatureDataset::read(&self.data)?;
+        let data = super::dataset::load(&self.data)?;
         let out = self
             .out
             .clone()

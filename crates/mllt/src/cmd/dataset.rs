@@ -1,0 +1,48 @@
+//! Training data for `train`, `test` and `reproduce`: a shipped benchmark name or a folder holding either
+//! precomputed features (`features.safetensors`) or texts (`texts.tsv`, turned into hashed TF-IDF features at
+//! load time, idf fitted on the training texts).
+
+use std::path::{Path, PathBuf};
+
+use mllt_data::textset::{TEXTS_FILE, TextSplit, load_features};
+use mllt_data::tfidf::DEFAULT_WIDTH;
+use mllt_nn::features::{FeatureDataset, FeatureSplit};
+
+/// The real benchmarks that ship in `data/`.
+pub const SHIPPED: [&str; 2] = ["openclipart-mlt", "debtags-mlt"];
+
+/// The folder of a dataset: a path as given, or a shipped name looked up in `./data/` and then in the
+/// `data/` folder of the source tree this binary was built from.
+pub fn resolve(spec: &Path) -> anyhow::Result<PathBuf> {
+    let name = spec.to_string_lossy();
+    if spec.is_dir() || !SHIPPED.contains(&name.as_ref()) {
+        return Ok(spec.to_path_buf());
+    }
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data")
+        .join(spec);
+    [Path::new("data").join(spec), built_from]
+        .into_iter()
+        .find(|p| p.is_dir())
+        .ok_or_else(|| {
+            anyhow::anyhow!("{name}: shipped dataset not found in ./data/ nor in the source tree")
+        })
+}
+
+/// Loads a feature or text dataset: a folder or a shipped name (see [`resolve`]).
+pub fn load(spec: &Path) -> anyhow::Result<FeatureDataset> {
+    let dir = resolve(spec)?;
+    if !dir.join(TEXTS_FILE).is_file() {
+        return Ok(FeatureDataset::read(&dir)?);
+    }
+    let text = load_features(&dir, DEFAULT_WIDTH)?;
+    let split = |s: TextSplit| FeatureSplit {
+        labels: s.labels,
+        features: s.features,
+        dim: s.dim,
+    };
+    Ok(FeatureDataset {
+        train: split(text.train),
+        test: split(text.test),
+    })
+}

@@ -7,7 +7,7 @@ clip_grad_norm_(35), SGD(momentum 0.9, weight decay 1e-4); batch 32 gathered fro
 matrix. Prints steps/s for 1 thread (the Rust Flex backend is single-threaded) and for torch's default
 thread count. Exits 0 with a message when torch is not installed.
 
-    python3 bench/train_torch.py [--seconds 8]
+    python3 bench/train_torch.py [--seconds 8] [--threads N]
 """
 
 import argparse
@@ -61,6 +61,7 @@ def measure(fn, seconds):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--threads", type=int, help="only this thread count (default: 1 and torch's default)")
     args = parser.parse_args()
     torch.manual_seed(0)
     feats = torch.randn(N, DIM)
@@ -90,7 +91,7 @@ def main():
         return g
 
     default_threads = torch.get_num_threads()
-    for threads in sorted({1, default_threads}):
+    for threads in [args.threads] if args.threads else sorted({1, default_threads}):
         torch.set_num_threads(threads)
         print(f"torch {torch.__version__}, {threads} thread(s): "
               f"paper-head train step {measure(step, args.seconds):.1f} steps/s, "

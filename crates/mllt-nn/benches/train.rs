@@ -11,13 +11,15 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mllt_nn::features::{SyntheticSpec, synthetic};
 use mllt_nn::loss::Loss;
 use mllt_nn::model::HeadConfig;
-use mllt_nn::train::{TrainConfig, TrainState, batch, default_device};
+use mllt_nn::train::{TrainConfig, TrainState, batch, default_device, retain_freed_memory};
 
 const DIM: usize = 2048;
 const CLASSES: usize = 80;
 const BATCH: usize = 32;
 
 fn bench_steps(c: &mut Criterion) {
+    // As `train` does: without it glibc returns the per-step buffers to the OS and throughput halves.
+    retain_freed_memory();
     let data = synthetic(&SyntheticSpec {
         classes: CLASSES,
         train: 1909,
@@ -40,7 +42,7 @@ fn bench_steps(c: &mut Criterion) {
         ("linear_2048d_b32_c80", HeadConfig::Linear),
     ] {
         config.model = head;
-        let mut state = TrainState::new(&config, DIM, CLASSES, 0, &device);
+        let mut state = Some(TrainState::new(&config, DIM, CLASSES, 0, &device));
         let mut start = 0;
         group.bench_function(name, |b| {
             b.iter(|| {
@@ -49,7 +51,8 @@ fn bench_steps(c: &mut Criterion) {
                     .collect();
                 start += BATCH;
                 let (x, y) = batch(&data.train, &items, &device);
-                let value = state.step(x, y, &loss, 0.02);
+                let (next, value) = state.take().expect("state").step(x, y, &loss, 0.02);
+                state = Some(next);
                 // Wait for the step to finish (matters on asynchronous backends).
                 black_box(value.into_scalar::<f32>())
             })

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::TrainError;
+use super::allocator::retain_freed_memory;
 use super::checkpoint::{CHECKPOINT_FILE, Checkpoint};
 use super::clip::clip_grad_norm;
 use super::config::TrainConfig;
@@ -151,8 +152,9 @@ impl TrainState {
     }
 
     /// One iteration on a batch: forward (train mode), mean loss, backward, global clip, SGD step at `lr`.
-    /// Returns the loss (detached, on the device).
-    pub fn step(&mut self, x: Tensor<2>, y: Tensor<2>, loss: &Loss, lr: f64) -> Tensor<1> {
+    /// Returns the next state and the loss (detached, on the device). The state is taken by value so that
+    /// the optimiser owns the only reference to each weight and can update it in place.
+    pub fn step(mut self, x: Tensor<2>, y: Tensor<2>, loss: &Loss, lr: f64) -> (Self, Tensor<1>) {
         let logits = self.model.forward_train(x, &mut self.rng);
         let value = loss.training_loss(logits, y);
         let mut grads = GradientsParams::from_grads(value.backward(), &self.model);
@@ -160,9 +162,9 @@ impl TrainState {
         if max_norm.is_finite() {
             clip_grad_norm(&self.model, &mut grads, max_norm);
         }
-        self.model = self.sgd.step(self.model.clone(), grads, lr);
+        self.model = self.sgd.step(self.model, grads, lr);
         self.iteration += 1;
-        value.detach()
+        (self, value.detach())
     }
 
     fn checkpoint(&self, config: &TrainConfig, seed: u64, class_names: &[String]) -> Checkpoint {
@@ -313,6 +315,7 @@ pub fn train(
     device: &Device,
     observer: &mut dyn Observer,
 ) -> Result<TrainOutcome, TrainError> {
+    retain_freed_memory();
     config.validate().map_err(|message| TrainError::Config {
         origin: "config".into(),
         message,
@@ -373,7 +376,8 @@ pub fn train(
         for (i, items) in order.chunks_exact(schedule.batch_size).enumerate() {
             lr = schedule.lr(config.optimizer.lr, epoch, state.iteration);
             let (x, y) = batch(&data.train, items, device);
-            let value = state.step(x, y, &loss, lr);
+            let (next, value) = state.step(x, y, &loss, lr);
+            state = next;
             loss_sum = Some(match loss_sum {
                 Some(s) => s + value,
                 None => value,

@@ -34,7 +34,7 @@ use crate::loss::LossError;
 pub fn default_device() -> Device {
     #[cfg(feature = "cuda")]
     {
-        Device::cuda(0)
+        Device::cuda(0_usize)
     }
     #[cfg(not(feature = "cuda"))]
     {

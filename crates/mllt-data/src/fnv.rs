@@ -5,7 +5,9 @@ const PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// FNV-1a 64 of `bytes`.
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(OFFSET, |h, &b| (h ^ b as u64).wrapping_mul(PRIME))
+    bytes
+        .iter()
+        .fold(OFFSET, |h, &b| (h ^ b as u64).wrapping_mul(PRIME))
 }
 
 /// Whether an item with this key belongs to the training pool (70 %) rather than the test set (30 %).
@@ -27,7 +29,9 @@ mod tests {
 
     #[test]
     fn split_is_about_seventy_percent() {
-        let pool = (0..10_000).filter(|i| in_pool(&format!("file{i}.svg"))).count();
+        let pool = (0..10_000)
+            .filter(|i| in_pool(&format!("file{i}.svg")))
+            .count();
         assert!((6_800..7_200).contains(&pool), "{pool}");
     }
 }

@@ -177,7 +177,7 @@ impl Args {
         device: &mllt_nn::backend::Device,
     ) -> anyhow::Result<(f64, f64, Value)> {
         let (fit, val): (Vec<usize>, Vec<usize>) = (0..data.train.len())
-            .partition(|&k| fnv1a64(data.train.labels.ids()[k].as_bytes()) % 5 != 0);
+            .partition(|&k| !fnv1a64(data.train.labels.ids()[k].as_bytes()).is_multiple_of(5));
         let carved = FeatureDataset {
             train: subset(&data.train, &fit),
             test: subset(&data.train, &val),

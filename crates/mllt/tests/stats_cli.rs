@@ -3,12 +3,19 @@
 use std::process::Command;
 
 fn mllt(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mllt")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_mllt"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stats_json(data: &str) -> serde_json::Value {
     let out = mllt(&["stats", data, "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -17,19 +24,30 @@ fn split_sizes(v: &serde_json::Value) -> [usize; 3] {
 }
 
 fn count_range(v: &serde_json::Value) -> (u64, u64) {
-    let counts: Vec<u64> = v["class_counts"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect();
+    let counts: Vec<u64> = v["class_counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
     (*counts.iter().max().unwrap(), *counts.iter().min().unwrap())
 }
 
 #[test]
 fn official_subsets_reproduce_the_paper() {
     let voc = stats_json("voc-mlt");
-    assert_eq!((voc["images"].as_u64(), voc["classes"].as_u64()), (Some(1142), Some(20)));
+    assert_eq!(
+        (voc["images"].as_u64(), voc["classes"].as_u64()),
+        (Some(1142), Some(20))
+    );
     assert_eq!(count_range(&voc), (775, 4));
     assert_eq!(split_sizes(&voc), [6, 6, 8]);
     assert_eq!(voc["class_names"][14], "person");
     let coco = stats_json("coco-mlt");
-    assert_eq!((coco["images"].as_u64(), coco["classes"].as_u64()), (Some(1909), Some(80)));
+    assert_eq!(
+        (coco["images"].as_u64(), coco["classes"].as_u64()),
+        (Some(1909), Some(80))
+    );
     assert_eq!(count_range(&coco), (1128, 6));
     assert_eq!(split_sizes(&coco), [22, 33, 25]);
     assert_eq!(coco["epoch_len"], 22560);
@@ -57,7 +75,10 @@ fn bad_input_names_file_and_line() {
     assert!(err.contains("labels.tsv:3: unknown class `q`"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(mllt(&["stats"]).status.code(), Some(2));
-    assert_eq!(mllt(&["stats", "voc-mlt", "--reduce", "0"]).status.code(), Some(2));
+    assert_eq!(
+        mllt(&["stats", "voc-mlt", "--reduce", "0"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -76,11 +97,32 @@ fn plots_are_written() {
 fn make_longtail_writes_a_voc_mlt_like_subset() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("lt");
-    let args = ["make-longtail", "--labels", "voc2012-trainval", "--max", "800", "--min", "1", "--shape", "6"];
-    let out = mllt(&[&args[..], &["--seed", "5", "--out", out_dir.to_str().unwrap()]].concat());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let args = [
+        "make-longtail",
+        "--labels",
+        "voc2012-trainval",
+        "--max",
+        "800",
+        "--min",
+        "1",
+        "--shape",
+        "6",
+    ];
+    let out = mllt(
+        &[
+            &args[..],
+            &["--seed", "5", "--out", out_dir.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stats: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("class_stats.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("class_stats.json")).unwrap())
+            .unwrap();
     let images = stats["images"].as_u64().unwrap();
     assert!((images as f64 - 1142.0).abs() < 0.08 * 1142.0, "{images}");
     // The written folder is itself a dataset: stats on it agree with class_stats.json.

@@ -336,7 +336,10 @@ impl OpenclipartArgs {
             write_atomic(&images.join(id), png)?;
         }
         let names = built.train.class_names();
-        write_atomic(&self.out.join("classes.txt"), (names.join("\n") + "\n").as_bytes())?;
+        write_atomic(
+            &self.out.join("classes.txt"),
+            (names.join("\n") + "\n").as_bytes(),
+        )?;
         built.train.write_tsv(&self.out.join("train.tsv"))?;
         built.test.write_tsv(&self.out.join("test.tsv"))?;
         let summary = serde_json::to_string_pretty(&built.summary)?;

@@ -71,7 +71,10 @@ impl Args {
         std::fs::create_dir_all(&self.out)
             .with_context(|| format!("{}: cannot create folder", self.out.display()))?;
         subset.write_tsv(&self.out.join("labels.tsv"))?;
-        write_atomic(&self.out.join("classes.txt"), (names.join("\n") + "\n").as_bytes())?;
+        write_atomic(
+            &self.out.join("classes.txt"),
+            (names.join("\n") + "\n").as_bytes(),
+        )?;
         write_atomic(
             &self.out.join("class_stats.json"),
             (serde_json::to_string_pretty(&stats)? + "\n").as_bytes(),

@@ -10,8 +10,8 @@ use mllt_core::stats::{
     Cooccurrence, RatioSummary, inner_class_variance, label_cardinality, rebalance_ratios,
     resampled_share,
 };
-use mllt_report::{BarSeries, Table, bar_chart, heatmap};
 use mllt_report::PALETTE;
+use mllt_report::{BarSeries, Table, bar_chart, heatmap};
 use serde_json::json;
 
 /// Arguments of `mllt stats`.
@@ -70,14 +70,21 @@ impl Report {
     }
 
     fn expected_counts(&self) -> Vec<f64> {
-        self.share.iter().map(|p| p * self.epoch_len as f64).collect()
+        self.share
+            .iter()
+            .map(|p| p * self.epoch_len as f64)
+            .collect()
     }
 
     /// p(i|j) with rows j and columns i, as in Fig. 5 (0 where n_j = 0).
     fn conditional(&self) -> Vec<Vec<f64>> {
         let c = self.labels.num_classes();
         (0..c)
-            .map(|j| (0..c).map(|i| self.co.conditional(i, j).unwrap_or(0.0)).collect())
+            .map(|j| {
+                (0..c)
+                    .map(|i| self.co.conditional(i, j).unwrap_or(0.0))
+                    .collect()
+            })
             .collect()
     }
 
@@ -154,7 +161,8 @@ impl Report {
     }
 
     fn plots(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create folder", dir.display()))?;
         let names = self.labels.class_names();
         let mut order: Vec<usize> = (0..names.len()).collect();
         order.sort_by(|&a, &b| self.counts[b].cmp(&self.counts[a]));
@@ -162,7 +170,13 @@ impl Report {
         let pick = |v: &[f64]| -> Vec<f64> { order.iter().map(|&c| v[c]).collect() };
         let before: Vec<f64> = pick(&self.counts.iter().map(|&n| n as f64).collect::<Vec<_>>());
         let after = pick(&self.expected_counts());
-        let variance = pick(&self.variance.iter().map(|v| v.unwrap_or(f64::NAN)).collect::<Vec<_>>());
+        let variance = pick(
+            &self
+                .variance
+                .iter()
+                .map(|v| v.unwrap_or(f64::NAN))
+                .collect::<Vec<_>>(),
+        );
         let mut files = heatmap(
             &dir.join("cooccurrence"),
             "p(i|j): column i, row j",
@@ -175,8 +189,16 @@ impl Report {
             "labels",
             &sorted_names,
             &[
-                BarSeries { label: "training set (n_i)", values: &before, color: PALETTE[0] },
-                BarSeries { label: "one re-sampled epoch (expected)", values: &after, color: PALETTE[1] },
+                BarSeries {
+                    label: "training set (n_i)",
+                    values: &before,
+                    color: PALETTE[0],
+                },
+                BarSeries {
+                    label: "one re-sampled epoch (expected)",
+                    values: &after,
+                    color: PALETTE[1],
+                },
             ],
         )?);
         files.extend(bar_chart(
@@ -184,7 +206,11 @@ impl Report {
             "Inner-class variance of normalised sampling times (Sec. 4.4)",
             "variance",
             &sorted_names,
-            &[BarSeries { label: "variance", values: &variance, color: PALETTE[0] }],
+            &[BarSeries {
+                label: "variance",
+                values: &variance,
+                color: PALETTE[0],
+            }],
         )?);
         Ok(files)
     }

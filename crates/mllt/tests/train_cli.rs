@@ -298,14 +298,28 @@ fn preset_report() {
         seed: 2020,
     };
     synthetic(&spec).write(&data, FeatureDtype::F16).unwrap();
-    println!("| preset | epochs | iterations | final loss | total | head | medium | tail | seconds |");
+    println!(
+        "| preset | epochs | iterations | final loss | total | head | medium | tail | seconds |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for preset in PRESETS {
         let out = dir.path().join(preset);
         let started = std::time::Instant::now();
-        ok(mllt(&["train", "--data", s(&data), "--method", preset, "--out", s(&out)]));
+        ok(mllt(&[
+            "train",
+            "--data",
+            s(&data),
+            "--method",
+            preset,
+            "--out",
+            s(&out),
+        ]));
         let m = metrics(&out);
-        let pct = |k: &str| m["map"][k].as_f64().map_or("-".into(), |v| format!("{:.2}", 100.0 * v));
+        let pct = |k: &str| {
+            m["map"][k]
+                .as_f64()
+                .map_or("-".into(), |v| format!("{:.2}", 100.0 * v))
+        };
         println!(
             "| {preset} | {} | {} | {:.4} | {} | {} | {} | {} | {:.0} |",
             m["epochs"],

@@ -29,13 +29,18 @@ pub fn resolve(spec: &Path) -> anyhow::Result<PathBuf> {
         })
 }
 
-/// Loads a feature or text dataset: a folder or a shipped name (see [`resolve`]).
+/// Loads a feature or text dataset: a folder or a shipped name (see [`resolve`]), with the default TF-IDF width.
 pub fn load(spec: &Path) -> anyhow::Result<FeatureDataset> {
+    load_with_width(spec, DEFAULT_WIDTH)
+}
+
+/// Loads a dataset; a text dataset is hashed to `text_width` TF-IDF columns.
+pub fn load_with_width(spec: &Path, text_width: usize) -> anyhow::Result<FeatureDataset> {
     let dir = resolve(spec)?;
     if !dir.join(TEXTS_FILE).is_file() {
         return Ok(FeatureDataset::read(&dir)?);
     }
-    let text = load_features(&dir, DEFAULT_WIDTH)?;
+    let text = load_features(&dir, text_width)?;
     let split = |s: TextSplit| FeatureSplit {
         labels: s.labels,
         features: s.features,

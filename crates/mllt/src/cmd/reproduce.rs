@@ -45,6 +45,9 @@ pub struct Args {
     /// Iterations per run; every schedule is rescaled to it (0 keeps the presets' schedules).
     #[arg(long, default_value_t = 1000)]
     pub iterations: usize,
+    /// TF-IDF width (hashed columns) of text datasets; narrower than `mllt train`'s 16384 to fit the time budget.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    pub text_width: u64,
     /// Use the presets' μ and λ instead of choosing them on the validation split.
     #[arg(long)]
     pub no_tune: bool,
@@ -73,7 +76,7 @@ impl Args {
         let mut table = String::new();
         for spec in &self.data {
             let dir = dataset::resolve(Path::new(spec))?;
-            let data = dataset::load(&dir)?;
+            let data = dataset::load_with_width(&dir, self.text_width as usize)?;
             let name = dir
                 .file_name()
                 .map_or(spec.clone(), |n| n.to_string_lossy().into_owned());

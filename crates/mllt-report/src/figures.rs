@@ -132,18 +132,22 @@ impl Figure for Bars<'_> {
         } = *self;
         let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
         root.fill(&WHITE).map_err(e)?;
-        let top = series
-            .iter()
-            .flat_map(|s| s.values.iter().copied())
-            .filter(|v| v.is_finite())
-            .fold(0.0, f64::max);
+        let finite = || {
+            series
+                .iter()
+                .flat_map(|s| s.values.iter().copied())
+                .filter(|v| v.is_finite())
+        };
+        // Bars grow from 0, up or down: the axis spans 0 and every value.
+        let top = finite().fold(0.0, f64::max);
+        let bottom = finite().fold(0.0, f64::min);
         let n = names.len();
         let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 22))
             .margin(12)
             .x_label_area_size(140)
             .y_label_area_size(70)
-            .build_cartesian_2d(0.0..n as f64, 0.0..(top * 1.08).max(1e-9))
+            .build_cartesian_2d(0.0..n as f64, bottom * 1.08..(top * 1.08).max(1e-9))
             .map_err(e)?;
         chart
             .configure_mesh()
@@ -152,7 +156,7 @@ impl Figure for Bars<'_> {
             .y_desc(y_label)
             .draw()
             .map_err(e)?;
-        draw_class_names(root, &chart, names, 0.0, 12)?;
+        draw_class_names(root, &chart, names, bottom * 1.08, 12)?;
         let k = series.len().max(1) as f64;
         for (s_idx, s) in series.iter().enumerate() {
             let color = s.color;
@@ -285,7 +289,7 @@ mod tests {
             &[vec![1.0, 0.2], vec![0.5, 1.0]],
         )
         .unwrap();
-        let values = [3.0, 1.0];
+        let values = [3.0, -1.0];
         let s = [BarSeries {
             label: "n",
             values: &values,

@@ -43,7 +43,7 @@ pub struct Args {
     #[arg(long, default_value = "reproduce")]
     pub out: PathBuf,
     /// Iterations per run; every schedule is rescaled to it (0 keeps the presets' schedules).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 4000)]
     pub iterations: usize,
     /// TF-IDF width (hashed columns) of text datasets; narrower than `mllt train`'s 16384 to fit the time budget.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]

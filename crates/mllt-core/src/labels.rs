@@ -51,6 +51,28 @@ impl LabelSet {
         })
     }
 
+    /// Builds a label set from the label *names* of each item; names outside `class_names` are ignored.
+    pub fn from_names<'a, R, L>(ids: Vec<String>, class_names: Vec<String>, rows: R) -> Result<Self>
+    where
+        R: IntoIterator<Item = L>,
+        L: IntoIterator<Item = &'a str>,
+    {
+        let index: HashMap<&str, usize> = class_names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
+        let rows = rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .filter_map(|n| index.get(n).copied())
+                    .collect()
+            })
+            .collect();
+        LabelSet::new(ids, class_names, rows)
+    }
+
     /// Parses the TSV text of `path` (used only in messages) against the given class names.
     pub fn parse_tsv(text: &str, path: &Path, class_names: Vec<String>) -> Result<Self> {
         let index: HashMap<&str, usize> = class_names
@@ -308,6 +330,18 @@ mod tests {
             err.to_string(),
             "f.tsv:3: duplicate id `x` (first on line 2)"
         );
+    }
+
+    #[test]
+    fn from_names_maps_and_ignores_unknown_names() {
+        let ls = LabelSet::from_names(
+            vec!["x".into(), "y".into()],
+            classes(),
+            [vec!["c", "a", "zz"], vec![]],
+        )
+        .unwrap();
+        assert_eq!(ls.row(0), &[0, 2]);
+        assert!(ls.row(1).is_empty());
     }
 
     #[test]

@@ -345,17 +345,9 @@ pub fn build(selection: &Selection, config: &DebtagsConfig) -> Result<Built, Err
         .collect();
     classes.sort_unstable();
     classes.dedup();
-    let index: HashMap<&str, usize> = classes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect();
-    let rows = items
-        .iter()
-        .map(|i| i.labels.iter().map(|l| index[l.as_str()]).collect())
-        .collect();
     let ids = items.iter().map(|i| i.package.clone()).collect();
-    let all = LabelSet::new(ids, classes.clone(), rows)?;
+    let rows = items.iter().map(|i| i.labels.iter().map(String::as_str));
+    let all = LabelSet::from_names(ids, classes.clone(), rows)?;
     let frequent: Vec<usize> = (0..classes.len())
         .filter(|&c| all.class_counts()[c] >= config.min_label_items)
         .collect();

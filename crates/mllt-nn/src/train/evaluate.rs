@@ -30,16 +30,30 @@ pub fn predict(
         let rows = EVAL_CHUNK.min(split.len() - start);
         let x = split.features[start * split.dim..(start + rows) * split.dim].to_vec();
         let x = Tensor::<2>::from_data(TensorData::new(x, [rows, split.dim]), &device);
-        let logits = model.forward(x).into_data().convert::<f32>();
-        scores.extend(
-            logits
-                .as_slice::<f32>()
-                .expect("f32 logits")
-                .iter()
-                .map(|&v| v as f64),
-        );
+        append_logits(&mut scores, model.forward(x));
     }
-    ScoreMatrix::new(split.len(), classes, scores).map_err(|e| {
+    score_matrix(split.len(), classes, scores)
+}
+
+/// Appends the rows of `logits` to `scores` (a host synchronisation).
+pub(crate) fn append_logits(scores: &mut Vec<f64>, logits: Tensor<2>) {
+    let logits = logits.into_data().convert::<f32>();
+    scores.extend(
+        logits
+            .as_slice::<f32>()
+            .expect("f32 logits")
+            .iter()
+            .map(|&v| v as f64),
+    );
+}
+
+/// The score matrix of `rows × classes` logits; an error when one is not finite.
+pub(crate) fn score_matrix(
+    rows: usize,
+    classes: usize,
+    scores: Vec<f64>,
+) -> Result<ScoreMatrix, TrainError> {
+    ScoreMatrix::new(rows, classes, scores).map_err(|e| {
         TrainError::Invalid(format!(
             "the model produced unusable scores ({e}); training diverged?"
         ))
@@ -54,11 +68,19 @@ pub fn evaluate(
     train_counts: &[usize],
     device: &Device,
 ) -> Result<Evaluation, TrainError> {
-    let scores = predict(model, split, device)?;
+    evaluate_scores(&predict(model, split, device)?, &split.labels, train_counts)
+}
+
+/// Evaluates logits `scores` against `labels`, grouping classes by the training counts `train_counts`.
+pub fn evaluate_scores(
+    scores: &ScoreMatrix,
+    labels: &LabelSet,
+    train_counts: &[usize],
+) -> Result<Evaluation, TrainError> {
     let groups = SplitRule::default().split(train_counts);
     Ok(Evaluation::new(
-        &scores,
-        &split.labels,
+        scores,
+        labels,
         Some(&groups),
         0.0,
         EmptyClassPolicy::default(),

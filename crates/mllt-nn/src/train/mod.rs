@@ -7,6 +7,7 @@ mod checkpoint;
 mod clip;
 mod config;
 mod evaluate;
+mod finetune;
 mod schedule;
 mod sgd;
 mod trainer;
@@ -15,7 +16,8 @@ pub use allocator::retain_freed_memory;
 pub use checkpoint::{CHECKPOINT_FILE, Checkpoint};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use config::TrainConfig;
-pub use evaluate::{evaluate, evaluation_json, predict};
+pub use evaluate::{evaluate, evaluate_scores, evaluation_json, predict};
+pub use finetune::{FinetuneOptions, FinetuneOutcome, finetune};
 pub use schedule::ScheduleConfig;
 pub use sgd::{Sgd, SgdConfig};
 pub use trainer::{
@@ -57,6 +59,12 @@ pub enum TrainError {
     /// A checkpoint is malformed or does not fit the run.
     #[error("{path}: {message}")]
     Checkpoint { path: PathBuf, message: String },
+    /// The backbone cannot be built or its weights loaded.
+    #[error(transparent)]
+    Backbone(#[from] crate::backbone::BackboneError),
+    /// An image of the dataset cannot be decoded.
+    #[error(transparent)]
+    Loader(#[from] mllt_data::loader::LoaderError),
     /// The run cannot proceed as asked.
     #[error("{0}")]
     Invalid(String),

@@ -14,6 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use mllt_core::atomic::write_atomic;
@@ -46,10 +47,10 @@ pub const CONFIG_FILE: &str = "config.toml";
 const REPORT_EVERY: usize = 10;
 
 /// ChaCha streams derived from the run seed.
-const INIT_STREAM: u64 = 0;
-const DROPOUT_STREAM: u64 = 1;
+pub(crate) const INIT_STREAM: u64 = 0;
+pub(crate) const DROPOUT_STREAM: u64 = 1;
 
-fn seeded(seed: u64, stream: u64) -> ChaCha8Rng {
+pub(crate) fn seeded(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
     rng
@@ -157,12 +158,7 @@ impl TrainState {
     pub fn step(mut self, x: Tensor<2>, y: Tensor<2>, loss: &Loss, lr: f64) -> (Self, Tensor<1>) {
         let logits = self.model.forward_train(x, &mut self.rng);
         let value = loss.training_loss(logits, y);
-        let mut grads = GradientsParams::from_grads(value.backward(), &self.model);
-        let max_norm = self.sgd.config().clip_grad_norm;
-        if max_norm.is_finite() {
-            clip_grad_norm(&self.model, &mut grads, max_norm);
-        }
-        self.model = self.sgd.step(self.model, grads, lr);
+        self.model = optimise(self.model, &mut self.sgd, &value, lr);
         self.iteration += 1;
         (self, value.detach())
     }
@@ -181,21 +177,110 @@ impl TrainState {
     }
 }
 
+/// Backward from the training loss `value`, global gradient clipping (semantics §6: mmcv's `OptimizerHook`,
+/// max norm 35), and the SGD step at `lr`. Parameters that do not require gradients are left alone.
+pub(crate) fn optimise<M: Module>(model: M, sgd: &mut Sgd, value: &Tensor<1>, lr: f64) -> M {
+    let mut grads = GradientsParams::from_grads(value.backward(), &model);
+    let max_norm = sgd.config().clip_grad_norm;
+    if max_norm.is_finite() {
+        clip_grad_norm(&model, &mut grads, max_norm);
+    }
+    sgd.step(model, grads, lr)
+}
+
+/// The running loss of one epoch: progress reports to the observer and the epoch's log record.
+pub(crate) struct EpochMeter {
+    epoch: usize,
+    epochs: usize,
+    iterations: usize,
+    done: usize,
+    sum: Option<Tensor<1>>,
+    lr: f64,
+    started: Instant,
+}
+
+impl EpochMeter {
+    /// Starts epoch `epoch` (0-based) of `epochs`, expected to last `iterations` iterations.
+    pub(crate) fn start(
+        epoch: usize,
+        epochs: usize,
+        iterations: usize,
+        observer: &mut dyn Observer,
+    ) -> Self {
+        observer.on_epoch_start(epoch, epochs, iterations);
+        EpochMeter {
+            epoch,
+            epochs,
+            iterations,
+            done: 0,
+            sum: None,
+            lr: 0.0,
+            started: Instant::now(),
+        }
+    }
+
+    /// Adds one iteration's loss (detached) at learning rate `lr`.
+    pub(crate) fn record(&mut self, value: Tensor<1>, lr: f64, observer: &mut dyn Observer) {
+        self.sum = Some(match self.sum.take() {
+            Some(s) => s + value,
+            None => value,
+        });
+        self.done += 1;
+        self.lr = lr;
+        let report = self.done % REPORT_EVERY == 0 || self.done == self.iterations;
+        let loss = report.then(|| mean_of(self.sum.as_ref(), self.done));
+        observer.on_step(&StepProgress {
+            epoch: self.epoch,
+            epochs: self.epochs,
+            done: self.done,
+            iterations: self.iterations,
+            lr,
+            loss,
+        });
+    }
+
+    /// The epoch's record (`global_iteration` after it); an error if the mean loss is not finite.
+    pub(crate) fn finish(self, global_iteration: usize) -> Result<EpochRecord, TrainError> {
+        let loss = mean_of(self.sum.as_ref(), self.done);
+        if !loss.is_finite() {
+            return Err(TrainError::Invalid(format!(
+                "the training loss became {loss} in epoch {}: lower optimizer.lr or check the loss settings",
+                self.epoch + 1
+            )));
+        }
+        Ok(EpochRecord {
+            epoch: self.epoch + 1,
+            iterations: self.done,
+            global_iteration,
+            lr: self.lr,
+            loss,
+            seconds: self.started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
 /// A batch of rows of `split` as `(features, labels)` tensors on `device`.
 pub fn batch(split: &FeatureSplit, items: &[usize], device: &Device) -> (Tensor<2>, Tensor<2>) {
-    let c = split.labels.num_classes();
-    let mut x = Vec::with_capacity(items.len() * split.dim);
+    let x: Vec<f32> = items
+        .iter()
+        .flat_map(|&k| split.row(k).iter().copied())
+        .collect();
+    (
+        Tensor::from_data(TensorData::new(x, [items.len(), split.dim]), device),
+        label_batch(&split.labels, items, device),
+    )
+}
+
+/// The multi-hot label rows `items` of `labels` as a `[B, C]` tensor on `device`.
+pub fn label_batch(labels: &mllt_core::LabelSet, items: &[usize], device: &Device) -> Tensor<2> {
+    let c = labels.num_classes();
     let mut y = vec![0f32; items.len() * c];
     for (r, &k) in items.iter().enumerate() {
-        x.extend_from_slice(split.row(k));
-        for &j in split.labels.row(k) {
+        for &j in labels.row(k) {
             y[r * c + j] = 1.0;
         }
     }
-    (
-        Tensor::from_data(TensorData::new(x, [items.len(), split.dim]), device),
-        Tensor::from_data(TensorData::new(y, [items.len(), c]), device),
-    )
+    Tensor::from_data(TensorData::new(y, [items.len(), c]), device)
 }
 
 /// The configuration with the epoch count left out: a resume may extend a run.
@@ -284,14 +369,14 @@ fn read_history(path: &Path, epochs: usize) -> Result<Vec<EpochRecord>, TrainErr
     Ok(history)
 }
 
-fn history_text(history: &[EpochRecord]) -> String {
+pub(crate) fn history_text(history: &[EpochRecord]) -> String {
     history
         .iter()
         .map(|r| serde_json::to_string(r).expect("records serialise") + "\n")
         .collect()
 }
 
-fn append_line(path: &Path, record: &EpochRecord) -> Result<(), TrainError> {
+pub(crate) fn append_line(path: &Path, record: &EpochRecord) -> Result<(), TrainError> {
     let io = |source| mllt_core::Error::Io {
         path: path.into(),
         source,
@@ -360,66 +445,27 @@ pub fn train(
     write_atomic(&out.join(CONFIG_FILE), config.to_toml().as_bytes())?;
 
     for epoch in state.epochs_done..schedule.epochs {
-        let started = Instant::now();
         let order = sampler.next_epoch();
-        let iterations = order.len() / schedule.batch_size;
-        if iterations == 0 {
-            return Err(TrainError::Invalid(format!(
-                "an epoch has {} items, fewer than schedule.batch_size = {} (the last incomplete batch is dropped)",
-                order.len(),
-                schedule.batch_size
-            )));
-        }
-        observer.on_epoch_start(epoch, schedule.epochs, iterations);
-        let mut loss_sum: Option<Tensor<1>> = None;
-        let mut lr = 0.0;
-        for (i, items) in order.chunks_exact(schedule.batch_size).enumerate() {
-            lr = schedule.lr(config.optimizer.lr, epoch, state.iteration);
+        let iterations = epoch_iterations(order.len(), schedule.batch_size)?;
+        let mut meter = EpochMeter::start(epoch, schedule.epochs, iterations, observer);
+        for items in order.chunks_exact(schedule.batch_size) {
+            let lr = schedule.lr(config.optimizer.lr, epoch, state.iteration);
             let (x, y) = batch(&data.train, items, device);
             let (next, value) = state.step(x, y, &loss, lr);
             state = next;
-            loss_sum = Some(match loss_sum {
-                Some(s) => s + value,
-                None => value,
-            });
-            let done = i + 1;
-            let report = done % REPORT_EVERY == 0 || done == iterations;
-            let mean = report.then(|| mean_of(loss_sum.as_ref(), done));
-            observer.on_step(&StepProgress {
-                epoch,
-                epochs: schedule.epochs,
-                done,
-                iterations,
-                lr,
-                loss: mean,
-            });
+            meter.record(value, lr, observer);
         }
-        let loss_mean = mean_of(loss_sum.as_ref(), iterations);
-        if !loss_mean.is_finite() {
-            return Err(TrainError::Invalid(format!(
-                "the training loss became {loss_mean} in epoch {}: lower optimizer.lr or check the loss settings",
-                epoch + 1
-            )));
-        }
+        let record = meter.finish(state.iteration)?;
         state.epochs_done = epoch + 1;
         state
             .checkpoint(config, options.seed, data.class_names())
             .save(&ckpt_path)?;
-        let record = EpochRecord {
-            epoch: epoch + 1,
-            iterations,
-            global_iteration: state.iteration,
-            lr,
-            loss: loss_mean,
-            seconds: started.elapsed().as_secs_f64(),
-        };
         append_line(&log_path, &record)?;
         observer.on_epoch_end(&record);
         history.push(record);
     }
 
     let evaluation = evaluate(&state.model, &data.test, &counts, device)?;
-    let mut metrics = evaluation_json(&evaluation, &data.test.labels, &counts);
     let extra = json!({
         "method": config.method,
         "seed": options.seed,
@@ -428,11 +474,7 @@ pub fn train(
         "final_train_loss": history.last().map(|r| r.loss),
         "train_items": data.train.len(),
     });
-    if let (Value::Object(m), Value::Object(e)) = (&mut metrics, extra) {
-        m.extend(e);
-    }
-    let text = serde_json::to_string_pretty(&metrics).expect("metrics serialise") + "\n";
-    write_atomic(&out.join(METRICS_FILE), text.as_bytes())?;
+    let metrics = write_metrics(out, &evaluation, &data.test.labels, &counts, extra)?;
     Ok(TrainOutcome {
         model: state.model,
         evaluation,
@@ -440,6 +482,33 @@ pub fn train(
         resumed_from,
         metrics,
     })
+}
+
+/// Writes `OUT/metrics.json`: [`evaluation_json`] with the fields of `extra` added; returns its content.
+pub(crate) fn write_metrics(
+    out: &Path,
+    evaluation: &Evaluation,
+    test_labels: &mllt_core::LabelSet,
+    train_counts: &[usize],
+    extra: Value,
+) -> Result<Value, TrainError> {
+    let mut metrics = evaluation_json(evaluation, test_labels, train_counts);
+    if let (Value::Object(m), Value::Object(e)) = (&mut metrics, extra) {
+        m.extend(e);
+    }
+    let text = serde_json::to_string_pretty(&metrics).expect("metrics serialise") + "\n";
+    write_atomic(&out.join(METRICS_FILE), text.as_bytes())?;
+    Ok(metrics)
+}
+
+/// Full batches in an epoch of `items` items (the last incomplete batch is dropped); an error when there is none.
+pub(crate) fn epoch_iterations(items: usize, batch_size: usize) -> Result<usize, TrainError> {
+    match items / batch_size {
+        0 => Err(TrainError::Invalid(format!(
+            "an epoch has {items} items, fewer than schedule.batch_size = {batch_size} (the last incomplete batch is dropped)"
+        ))),
+        n => Ok(n),
+    }
 }
 
 /// Reads back `sum / n` (a host synchronisation).

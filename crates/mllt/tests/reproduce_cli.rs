@@ -6,7 +6,7 @@ use std::process::Command;
 use mllt_nn::features::{FeatureDtype, SyntheticSpec, synthetic};
 use serde_json::Value;
 
-fn run(data: &str, out: &std::path::Path) -> Value {
+fn run(data: &str, out: &std::path::Path, jobs: &str) -> Value {
     let output = Command::new(env!("CARGO_BIN_EXE_mllt"))
         .args([
             "reproduce",
@@ -18,6 +18,7 @@ fn run(data: &str, out: &std::path::Path) -> Value {
             "2",
         ])
         .args(["--iterations", "60", "--out", out.to_str().unwrap()])
+        .args(["--jobs", jobs])
         .output()
         .unwrap();
     assert!(
@@ -45,7 +46,7 @@ fn reproduce_writes_results_table_csv_and_figure() {
     };
     synthetic(&spec).write(&data, FeatureDtype::F32).unwrap();
     let out = dir.path().join("rep");
-    let results = run(data.to_str().unwrap(), &out);
+    let results = run(data.to_str().unwrap(), &out, "2");
     let methods = results["toy"].as_object().unwrap();
     assert_eq!(methods.len(), 4);
     for (method, r) in methods {
@@ -72,14 +73,30 @@ fn reproduce_writes_results_table_csv_and_figure() {
     assert_eq!(csv.lines().count(), 1 + 6);
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let tuning = &summary["tuning"]["toy"];
+    let grid = tuning["grid"].as_array().unwrap();
     assert_eq!(
-        summary["tuning"]["toy"]["grid"].as_array().unwrap().len(),
-        4,
-        "μ × λ grid on validation"
+        grid.len(),
+        3 + 4,
+        "lr scale (ERM), then μ × λ (DB-Focal) on validation"
     );
-    // The same command gives the same numbers.
+    let best_lr = grid[..3]
+        .iter()
+        .max_by(|a, b| {
+            let map = |v: &Value| v["validation_map"].as_f64().unwrap();
+            map(a).total_cmp(&map(b))
+        })
+        .unwrap();
+    assert_eq!(tuning["lr_scale"], best_lr["lr_scale"]);
+    assert!(
+        grid[3..]
+            .iter()
+            .all(|g| g["lr_scale"] == tuning["lr_scale"])
+    );
+    assert!([0.2, 0.3].contains(&tuning["mu"].as_f64().unwrap()));
+    // The same command gives the same numbers, whatever the number of parallel runs.
     assert_eq!(
-        run(data.to_str().unwrap(), &dir.path().join("again")),
+        run(data.to_str().unwrap(), &dir.path().join("again"), "1"),
         results
     );
 }

@@ -68,6 +68,10 @@ pub enum BackboneWeights {
 
 /// A backbone ready for fine-tuning.
 #[derive(Module, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one backbone per run; boxing would hide the modules from burn's derive"
+)]
 pub enum Backbone {
     ResNet50(ResNet50),
     EfficientNetLite0(EfficientNetLite0),

@@ -23,13 +23,12 @@ use mllt_data::loader::{BatchLoader, LoaderConfig};
 use serde_json::{Value, json};
 
 use super::TrainError;
-use super::allocator::retain_freed_memory;
 use super::config::TrainConfig;
 use super::evaluate::{append_logits, evaluate_scores, score_matrix};
 use super::sgd::Sgd;
 use super::trainer::{
     CONFIG_FILE, DROPOUT_STREAM, EpochMeter, EpochRecord, INIT_STREAM, LOG_FILE, Observer,
-    append_line, epoch_iterations, label_batch, optimise, seeded, write_metrics,
+    append_line, epoch_iterations, label_batch, optimise, prepare_run, seeded, write_metrics,
 };
 use crate::loss::Loss;
 use crate::model::{BackboneKind, BackboneWeights, ImageNetwork};
@@ -70,21 +69,13 @@ pub fn finetune(
     device: &Device,
     observer: &mut dyn Observer,
 ) -> Result<FinetuneOutcome, TrainError> {
-    retain_freed_memory();
-    config.validate().map_err(|message| TrainError::Config {
-        origin: "config".into(),
-        message,
-    })?;
     if options.image_size == 0 {
         return Err(TrainError::Invalid(
             "the image size must be positive".into(),
         ));
     }
     let out = &options.out;
-    std::fs::create_dir_all(out).map_err(|source| mllt_core::Error::Io {
-        path: out.clone(),
-        source,
-    })?;
+    prepare_run(config, out)?;
     let log_path = out.join(LOG_FILE);
     let train_labels = &data.train.labels;
     let counts = train_labels.class_counts();

@@ -227,7 +227,7 @@ impl EpochMeter {
         });
         self.done += 1;
         self.lr = lr;
-        let report = self.done % REPORT_EVERY == 0 || self.done == self.iterations;
+        let report = self.done.is_multiple_of(REPORT_EVERY) || self.done == self.iterations;
         let loss = report.then(|| mean_of(self.sum.as_ref(), self.done));
         observer.on_step(&StepProgress {
             epoch: self.epoch,
@@ -400,16 +400,8 @@ pub fn train(
     device: &Device,
     observer: &mut dyn Observer,
 ) -> Result<TrainOutcome, TrainError> {
-    retain_freed_memory();
-    config.validate().map_err(|message| TrainError::Config {
-        origin: "config".into(),
-        message,
-    })?;
     let out = &options.out;
-    std::fs::create_dir_all(out).map_err(|source| mllt_core::Error::Io {
-        path: out.clone(),
-        source,
-    })?;
+    prepare_run(config, out)?;
     let ckpt_path = out.join(CHECKPOINT_FILE);
     let log_path = out.join(LOG_FILE);
     let counts = data.train.labels.class_counts();
@@ -482,6 +474,20 @@ pub fn train(
         resumed_from,
         metrics,
     })
+}
+
+/// What every run does first: keeps freed buffers in the allocator, checks `config` and creates `out`.
+pub(crate) fn prepare_run(config: &TrainConfig, out: &Path) -> Result<(), TrainError> {
+    retain_freed_memory();
+    config.validate().map_err(|message| TrainError::Config {
+        origin: "config".into(),
+        message,
+    })?;
+    std::fs::create_dir_all(out).map_err(|source| mllt_core::Error::Io {
+        path: out.into(),
+        source,
+    })?;
+    Ok(())
 }
 
 /// Writes `OUT/metrics.json`: [`evaluation_json`] with the fields of `extra` added; returns its content.

@@ -106,6 +106,8 @@ fn three_steps(data: &str, out: &Path, backbone: &str, erm: bool, test_items: us
         log.lines().count(),
         metrics["epochs"].as_u64().unwrap() as usize
     );
+    let model = std::fs::metadata(out.join("model.safetensors")).unwrap();
+    assert!(model.len() > 1_000_000, "{} bytes", model.len());
     metrics
 }
 

@@ -6,13 +6,15 @@
 //! head's initial weights from ChaCha8(S) stream 0, the dropout
 //! masks from stream 1, the sampler from S, the augmentation of the item at position p of epoch e from
 //! [`mllt_data::augment::item_rng`]`(S, e, p)`. Writes `OUT/log.jsonl`, `OUT/config.toml` and
-//! `OUT/metrics.json` like [`train`](super::train).
+//! `OUT/metrics.json` like [`train`](super::train), and the trained network's weights to `OUT/model.safetensors`
+//! (burn's names, e.g. `backbone.layer4.2.conv3.weight`, `head.classifier.weight`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use burn::module::Module;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::{Device, Tensor, TensorData};
 use mllt_core::atomic::write_atomic;
 use mllt_core::metrics::Evaluation;
@@ -32,6 +34,9 @@ use super::trainer::{
 };
 use crate::loss::Loss;
 use crate::model::{BackboneKind, BackboneWeights, ImageNetwork};
+
+/// The trained network's weights.
+pub const MODEL_FILE: &str = "model.safetensors";
 
 /// Where and how to fine-tune.
 #[derive(Debug, Clone)]
@@ -164,6 +169,10 @@ pub fn finetune(
         "train_images_per_second": images_per_second,
     });
     let metrics = write_metrics(out, &evaluation, &data.test.labels, &counts, extra)?;
+    let model_path = out.join(MODEL_FILE);
+    network
+        .save_into(&mut SafetensorsStore::from_file(&model_path).overwrite(true))
+        .map_err(|e| TrainError::checkpoint(&model_path, e.to_string()))?;
     Ok(FinetuneOutcome {
         evaluation,
         history,

@@ -17,7 +17,7 @@ pub use checkpoint::{CHECKPOINT_FILE, Checkpoint};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use config::TrainConfig;
 pub use evaluate::{evaluate, evaluate_scores, evaluation_json, predict};
-pub use finetune::{FinetuneOptions, FinetuneOutcome, finetune};
+pub use finetune::{FinetuneOptions, FinetuneOutcome, MODEL_FILE, finetune};
 pub use schedule::ScheduleConfig;
 pub use sgd::{Sgd, SgdConfig};
 pub use trainer::{

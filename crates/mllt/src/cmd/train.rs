@@ -18,8 +18,8 @@ use mllt_core::metrics::Evaluation;
 use mllt_data::images::{ImageSpec, Skipped, check_images};
 use mllt_nn::model::{BackboneKind, BackboneWeights};
 use mllt_nn::train::{
-    CHECKPOINT_FILE, EpochRecord, FinetuneOptions, LOG_FILE, METRICS_FILE, Observer, RunOptions,
-    StepProgress, TrainConfig, default_device, finetune, train,
+    CHECKPOINT_FILE, EpochRecord, FinetuneOptions, LOG_FILE, METRICS_FILE, MODEL_FILE, Observer,
+    RunOptions, StepProgress, TrainConfig, default_device, finetune, train,
 };
 
 /// A method preset: one TOML under `configs/`, embedded in the binary.
@@ -286,9 +286,10 @@ impl Args {
         );
         print!("{}", map_table(&outcome.evaluation));
         println!(
-            "wrote {}, {}",
+            "wrote {}, {}, {}",
             out.join(METRICS_FILE).display(),
-            out.join(LOG_FILE).display()
+            out.join(LOG_FILE).display(),
+            out.join(MODEL_FILE).display()
         );
         Ok(())
     }

@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -202,25 +202,46 @@ impl Args {
         let mut progress = Progress::new();
         let outcome = train(&data, &config, &options, &device, &mut progress)
             .with_context(|| format!("training {}", config.method))?;
+        self.report(
+            &config.method,
+            "",
+            &outcome.metrics,
+            &outcome.history,
+            &outcome.evaluation,
+            &out.join(CHECKPOINT_FILE),
+        )
+    }
+
+    /// Prints a finished run: `metrics.json` with `--json`; else a summary line (`extra` appended), the mAP
+    /// table and the files written.
+    fn report(
+        &self,
+        run: &str,
+        extra: &str,
+        metrics: &serde_json::Value,
+        history: &[EpochRecord],
+        evaluation: &Evaluation,
+        weights: &Path,
+    ) -> anyhow::Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&outcome.metrics)?);
+            println!("{}", serde_json::to_string_pretty(metrics)?);
             return Ok(());
         }
-        let last = outcome.history.last();
+        let last = history.last();
         println!(
-            "{} (seed {}): {} epochs, {} iterations, final training loss {}",
-            config.method,
+            "{run} (seed {}): {} epochs, {} iterations, final training loss {}{extra}",
             self.seed,
-            outcome.history.len(),
+            history.len(),
             last.map_or(0, |r| r.global_iteration),
             last.map_or("-".into(), |r| format!("{:.5}", r.loss))
         );
-        print!("{}", map_table(&outcome.evaluation));
+        print!("{}", map_table(evaluation));
+        let out = weights.parent().unwrap_or(Path::new("."));
         println!(
             "wrote {}, {}, {}",
             out.join(METRICS_FILE).display(),
             out.join(LOG_FILE).display(),
-            out.join(CHECKPOINT_FILE).display()
+            weights.display()
         );
         Ok(())
     }
@@ -270,28 +291,14 @@ impl Args {
         let device = default_device().autodiff();
         let outcome = finetune(&data, &config, &options, &device, &mut Progress::new())
             .with_context(|| format!("training {} with {}", config.method, backbone.name()))?;
-        if self.json {
-            println!("{}", serde_json::to_string_pretty(&outcome.metrics)?);
-            return Ok(());
-        }
-        let last = outcome.history.last();
-        println!(
-            "{} + {} (seed {}): {} iterations, final training loss {}, {:.1} training images/s",
-            config.method,
-            backbone.name(),
-            self.seed,
-            last.map_or(0, |r| r.global_iteration),
-            last.map_or("-".into(), |r| format!("{:.5}", r.loss)),
-            outcome.images_per_second
-        );
-        print!("{}", map_table(&outcome.evaluation));
-        println!(
-            "wrote {}, {}, {}",
-            out.join(METRICS_FILE).display(),
-            out.join(LOG_FILE).display(),
-            out.join(MODEL_FILE).display()
-        );
-        Ok(())
+        self.report(
+            &format!("{} + {}", config.method, backbone.name()),
+            &format!(", {:.1} training images/s", outcome.images_per_second),
+            &outcome.metrics,
+            &outcome.history,
+            &outcome.evaluation,
+            &out.join(MODEL_FILE),
+        )
     }
 }
 

@@ -84,7 +84,7 @@ const STAGES: [Stage; 7] = [
 /// Checkpoint key → module path: the checkpoint follows the `EfficientNet-PyTorch` naming
 /// (`_blocks.3._bn1.weight`), the module groups each convolution with its BatchNorm
 /// (`blocks.3.depthwise.bn.weight`). Applied in order, each to the result of the previous ones.
-const KEY_MAP: [(&str, &str); 9] = [
+pub const KEY_MAP: [(&str, &str); 9] = [
     (r"^_conv_stem\.", "stem.conv."),
     (r"^_bn0\.", "stem.bn."),
     (r"^_conv_head\.", "head.conv."),

@@ -46,7 +46,7 @@ const EXPANSION: usize = 4;
 const DEPTHS: [usize; 4] = [3, 4, 6, 3];
 
 /// torchvision key → module path: the shortcut `nn.Sequential(conv, bn)` is a struct here.
-const KEY_MAP: [(&str, &str); 2] = [
+pub const KEY_MAP: [(&str, &str); 2] = [
     (r"\.downsample\.0\.", ".downsample.conv."),
     (r"\.downsample\.1\.", ".downsample.bn."),
 ];

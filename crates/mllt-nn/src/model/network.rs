@@ -137,6 +137,9 @@ pub struct ImageNetwork {
 }
 
 impl ImageNetwork {
+    /// The module path of the backbone (its parameters are `backbone.…`).
+    pub const BACKBONE: &'static str = "backbone";
+
     /// A network for `num_classes` classes: the backbone from `weights`, the head initialised from `rng`.
     pub fn new(
         kind: BackboneKind,

@@ -52,6 +52,9 @@ pub struct FinetuneOptions {
     pub max_steps: Option<usize>,
     /// Batches decoded ahead of the model.
     pub prefetch: usize,
+    /// The backbone's learning rate is this multiple of the schedule's (the paper: 1). 0 freezes the
+    /// backbone: no gradient flows into it and only the head trains on its features.
+    pub backbone_lr_scale: f64,
 }
 
 /// The result of a fine-tuning run.
@@ -79,6 +82,12 @@ pub fn finetune(
             "the image size must be positive".into(),
         ));
     }
+    let lr_scale = options.backbone_lr_scale;
+    if !(lr_scale.is_finite() && lr_scale >= 0.0) {
+        return Err(TrainError::Invalid(format!(
+            "the backbone learning-rate scale must be a finite number >= 0, not {lr_scale}"
+        )));
+    }
     let out = &options.out;
     prepare_run(config, out)?;
     let log_path = out.join(LOG_FILE);
@@ -97,6 +106,11 @@ pub fn finetune(
         device,
     )?;
     let mut sgd = Sgd::new(config.optimizer.clone());
+    if lr_scale == 0.0 {
+        network.backbone = network.backbone.no_grad();
+    } else {
+        sgd = sgd.scale_lr(ImageNetwork::BACKBONE, lr_scale);
+    }
     let mut rng = seeded(options.seed, DROPOUT_STREAM);
     write_atomic(&log_path, b"")?;
     write_atomic(&out.join(CONFIG_FILE), config.to_toml().as_bytes())?;
@@ -162,6 +176,7 @@ pub fn finetune(
         "seed": options.seed,
         "backbone": options.backbone.name(),
         "image_size": size,
+        "backbone_lr_scale": lr_scale,
         "epochs": history.len(),
         "iterations": iteration,
         "final_train_loss": history.last().map(|r| r.loss),

@@ -10,6 +10,10 @@
 //! burn's `Momentum` defaults to dampening 0.1, so this is written out. Parameters without a gradient
 //! (buffers such as BN running statistics) are skipped, as torch skips `grad is None`. The momentum buffers
 //! are keyed by the parameter's module path (`neck.fc.weight`), which is what checkpoints store.
+//!
+//! A module may get its own learning-rate multiplier ([`Sgd::scale_lr`]; `mllt train --backbone-lr-scale`):
+//! like a PyTorch parameter group with `lr = s · lr`, its step is `θ ← θ − s·lr·v` while the momentum buffer
+//! `v` is the same as without the multiplier.
 
 use std::collections::BTreeMap;
 
@@ -98,20 +102,30 @@ impl SgdConfig {
 pub struct Sgd {
     config: SgdConfig,
     velocity: BTreeMap<String, Tensor<1>>,
+    /// Learning-rate multipliers of top-level modules (`backbone` → 0.1).
+    lr_scales: BTreeMap<String, f64>,
 }
 
 impl Sgd {
     /// An optimiser without momentum buffers.
     pub fn new(config: SgdConfig) -> Self {
-        Sgd {
-            config,
-            velocity: BTreeMap::new(),
-        }
+        Sgd::with_velocity(config, BTreeMap::new())
     }
 
     /// An optimiser resuming with the given momentum buffers (flattened, keyed by module path).
     pub fn with_velocity(config: SgdConfig, velocity: BTreeMap<String, Tensor<1>>) -> Self {
-        Sgd { config, velocity }
+        Sgd {
+            config,
+            velocity,
+            lr_scales: BTreeMap::new(),
+        }
+    }
+
+    /// Multiplies the learning rate of every parameter under the top-level module `module` (its path starts
+    /// with `module.`) by `scale`.
+    pub fn scale_lr(mut self, module: &str, scale: f64) -> Self {
+        self.lr_scales.insert(module.to_string(), scale);
+        self
     }
 
     /// The hyper-parameters.
@@ -170,7 +184,13 @@ impl ModuleMapper for SgdMapper<'_> {
             Some(v) => v.reshape(shape).mul_scalar(cfg.momentum) + d,
             None => d,
         };
-        let theta = theta - v.clone().mul_scalar(self.lr);
+        let scale = self
+            .path
+            .first()
+            .and_then(|top| self.sgd.lr_scales.get(top));
+        let theta = theta
+            - v.clone()
+                .mul_scalar(self.lr * scale.copied().unwrap_or(1.0));
         self.sgd.velocity.insert(key, v.reshape([numel]));
         let theta = Tensor::from_inner(theta).set_require_grad(require_grad);
         Param::from_mapped_value(id, theta, mapper)
@@ -245,5 +265,60 @@ mod tests {
             sgd.velocity().keys().collect::<Vec<_>>(),
             vec!["bias", "weight"]
         );
+    }
+
+    #[derive(Module, Debug)]
+    struct Two {
+        backbone: Linear,
+        head: Linear,
+    }
+
+    /// `scale_lr("backbone", 0.25)`: two steps on loss = sum(backbone(x)) + sum(head(x)) with x = [1, 2] and
+    /// no weight decay; the head moves by lr·v, the backbone by 0.25·lr·v, the momentum buffers are equal.
+    #[test]
+    fn scales_the_learning_rate_of_one_module() {
+        let device = Device::flex().autodiff();
+        let layer = || LinearConfig::new(2, 1).with_bias(false).init(&device);
+        let mut model = Two {
+            backbone: layer(),
+            head: layer(),
+        };
+        let start = |l: &Linear| l.weight.val().into_data().try_into_vec_as::<f32>().unwrap();
+        let (b0, h0) = (start(&model.backbone), start(&model.head));
+        let cfg = SgdConfig {
+            lr: 0.1,
+            momentum: 0.9,
+            weight_decay: 0.0,
+            clip_grad_norm: 35.0,
+        };
+        let mut sgd = Sgd::new(cfg).scale_lr("backbone", 0.25);
+        let x = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 2.0], [1, 2]), &device);
+        for _ in 0..2 {
+            let loss =
+                model.backbone.forward(x.clone()).sum() + model.head.forward(x.clone()).sum();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = sgd.step(model, grads, 0.1);
+        }
+        // g = x at both steps: v1 = g, v2 = 0.9·g + g, so θ2 = θ0 − s·lr·(1 + 1.9)·g.
+        let (b2, h2) = (start(&model.backbone), start(&model.head));
+        for i in 0..2 {
+            let g = [1.0f32, 2.0][i];
+            assert!(
+                (h0[i] - h2[i] - 0.1 * 2.9 * g).abs() < 1e-6,
+                "{h0:?} → {h2:?}"
+            );
+            assert!(
+                (b0[i] - b2[i] - 0.25 * 0.1 * 2.9 * g).abs() < 1e-6,
+                "{b0:?} → {b2:?}"
+            );
+        }
+        let v = |k: &str| {
+            sgd.velocity()[k]
+                .clone()
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .unwrap()
+        };
+        assert_eq!(v("backbone.weight"), v("head.weight"));
     }
 }

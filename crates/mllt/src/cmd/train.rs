@@ -81,6 +81,14 @@ impl Preset {
     }
 }
 
+/// A learning-rate multiplier: a finite number ≥ 0.
+fn parse_lr_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => Ok(s),
+        _ => Err(format!("expected a finite number >= 0, not `{text}`")),
+    }
+}
+
 /// Arguments of `mllt train`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -133,6 +141,10 @@ pub struct Args {
     /// Images are resized to S×S pixels.
     #[arg(long, value_name = "S", default_value_t = 224, requires = "backbone", value_parser = clap::value_parser!(u64).range(1..))]
     image_size: u64,
+    /// The backbone's learning rate as a multiple of the schedule's (the paper: 1); 0 freezes the backbone and
+    /// trains the head alone on its features.
+    #[arg(long, value_name = "S", default_value_t = 1.0, requires = "backbone", value_parser = parse_lr_scale)]
+    backbone_lr_scale: f64,
     /// Skip images that are missing or cannot be decoded (and report how many) instead of stopping.
     #[arg(long, requires = "backbone")]
     skip_bad_images: bool,
@@ -287,6 +299,7 @@ impl Args {
             image_size: self.image_size as usize,
             max_steps: self.max_steps.map(|n| n as usize),
             prefetch: 2,
+            backbone_lr_scale: self.backbone_lr_scale,
         };
         let device = default_device().autodiff();
         let outcome = finetune(&data, &config, &options, &device, &mut Progress::new())

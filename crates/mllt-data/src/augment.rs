@@ -107,24 +107,50 @@ pub fn item_rng(seed: u64, epoch: u64, position: u64) -> ChaCha8Rng {
 
 /// The training pipeline of the reference: photometric distortion, random crop, resize to `size × size`,
 /// normalisation, horizontal flip with probability [`FLIP_RATIO`]. CHW, RGB, `3 · size · size` values.
-///
-/// The photometric distortion is per pixel, so it is applied to the cropped region only (the same pixels as
-/// distorting the whole image and cropping after); the random draws keep the reference's order.
+/// [`TrainDraws::sample`] then [`TrainDraws::apply`].
 pub fn train_transform(img: &DynamicImage, size: usize, rng: &mut impl Rng) -> Vec<f32> {
-    let photometric = PhotometricParams::sample(rng);
-    let crop = random_crop_box(
-        img.width() as usize,
-        img.height() as usize,
-        MIN_CROP_SIZE,
-        rng,
-    );
-    let mut region = BgrImage::from_image_region(img, crop);
-    photometric.apply(&mut region.data);
-    let mut out = normalise(&resize_bilinear(&region, size, size));
-    if rng.random::<f64>() < FLIP_RATIO {
-        hflip_chw(&mut out, size);
+    TrainDraws::sample(img.width() as usize, img.height() as usize, rng).apply(img, size)
+}
+
+/// Every random choice of the training pipeline for one item: given these, [`TrainDraws::apply`] is
+/// deterministic, which is how the pipeline is compared with the reference's OpenCV/numpy code for fixed draws.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainDraws {
+    pub photometric: PhotometricParams,
+    /// The box `RandomCrop` keeps, inside the image.
+    pub crop: CropBox,
+    /// Whether the output is mirrored left–right.
+    pub flip: bool,
+}
+
+impl TrainDraws {
+    /// The draws for a `width × height` image in the reference's order: photometric parameters, crop box,
+    /// flip coin (`u < FLIP_RATIO`, `u` uniform in `[0, 1)`).
+    pub fn sample(width: usize, height: usize, rng: &mut impl Rng) -> Self {
+        let photometric = PhotometricParams::sample(rng);
+        let crop = random_crop_box(width, height, MIN_CROP_SIZE, rng);
+        let flip = rng.random::<f64>() < FLIP_RATIO;
+        Self {
+            photometric,
+            crop,
+            flip,
+        }
     }
-    out
+
+    /// Distortion, crop, resize to `size × size`, normalisation and flip with these draws. CHW, RGB,
+    /// `3 · size · size` values.
+    ///
+    /// The photometric distortion is per pixel, so it is applied to the cropped region only (the same pixels as
+    /// distorting the whole image and cropping after, as the reference does).
+    pub fn apply(&self, img: &DynamicImage, size: usize) -> Vec<f32> {
+        let mut region = BgrImage::from_image_region(img, self.crop);
+        self.photometric.apply(&mut region.data);
+        let mut out = normalise(&resize_bilinear(&region, size, size));
+        if self.flip {
+            hflip_chw(&mut out, size);
+        }
+        out
+    }
 }
 
 /// The test pipeline of the reference: resize to `size × size` and normalise. CHW, RGB, `3 · size · size`

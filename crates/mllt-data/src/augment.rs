@@ -107,24 +107,50 @@ pub fn item_rng(seed: u64, epoch: u64, position: u64) -> ChaCha8Rng {
 
 /// The training pipeline of the reference: photometric distortion, random crop, resize to `size × size`,
 /// normalisation, horizontal flip with probability [`FLIP_RATIO`]. CHW, RGB, `3 · size · size` values.
-///
-/// The photometric distortion is per pixel, so it is applied to the cropped region only (the same pixels as
-/// distorting the whole image and cropping after); the random draws keep the reference's order.
+/// [`TrainDraws::sample`] then [`TrainDraws::apply`].
 pub fn train_transform(img: &DynamicImage, size: usize, rng: &mut impl Rng) -> Vec<f32> {
-    let photometric = PhotometricParams::sample(rng);
-    let crop = random_crop_box(
-        img.width() as usize,
-        img.height() as usize,
-        MIN_CROP_SIZE,
-        rng,
-    );
-    let mut region = BgrImage::from_image_region(img, crop);
-    photometric.apply(&mut region.data);
-    let mut out = normalise(&resize_bilinear(&region, size, size));
-    if rng.random::<f64>() < FLIP_RATIO {
-        hflip_chw(&mut out, size);
+    TrainDraws::sample(img.width() as usize, img.height() as usize, rng).apply(img, size)
+}
+
+/// Every random choice of the training pipeline for one item: given these, [`TrainDraws::apply`] is
+/// deterministic, which is how the pipeline is compared with the reference's OpenCV/numpy code for fixed draws.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainDraws {
+    pub photometric: PhotometricParams,
+    /// The box `RandomCrop` keeps, inside the image.
+    pub crop: CropBox,
+    /// Whether the output is mirrored left–right.
+    pub flip: bool,
+}
+
+impl TrainDraws {
+    /// The draws for a `width × height` image in the reference's order: photometric parameters, crop box,
+    /// flip coin (`u < FLIP_RATIO`, `u` uniform in `[0, 1)`).
+    pub fn sample(width: usize, height: usize, rng: &mut impl Rng) -> Self {
+        let photometric = PhotometricParams::sample(rng);
+        let crop = random_crop_box(width, height, MIN_CROP_SIZE, rng);
+        let flip = rng.random::<f64>() < FLIP_RATIO;
+        Self {
+            photometric,
+            crop,
+            flip,
+        }
     }
-    out
+
+    /// Distortion, crop, resize to `size × size`, normalisation and flip with these draws. CHW, RGB,
+    /// `3 · size · size` values.
+    ///
+    /// The photometric distortion is per pixel, so it is applied to the cropped region only (the same pixels as
+    /// distorting the whole image and cropping after, as the reference does).
+    pub fn apply(&self, img: &DynamicImage, size: usize) -> Vec<f32> {
+        let mut region = BgrImage::from_image_region(img, self.crop);
+        self.photometric.apply(&mut region.data);
+        let mut out = normalise(&resize_bilinear(&region, size, size));
+        if self.flip {
+            hflip_chw(&mut out, size);
+        }
+        out
+    }
 }
 
 /// The test pipeline of the reference: resize to `size × size` and normalise. CHW, RGB, `3 · size · size`
@@ -306,6 +332,10 @@ fn maybe_uniform(rng: &mut impl Rng, low: f64, high: f64) -> Option<f32> {
 /// OpenCV's float `COLOR_BGR2HSV` (what `mmcv.bgr2hsv` calls on float32): H in degrees `[0, 360]`, S in
 /// `[0, 1]` for non-negative input, V the largest channel; `FLT_EPSILON` guards the divisions, all in f32, as
 /// in OpenCV's `RGB2HSV_f` (its SIMD branch; the scalar one takes `60 / (diff + ε)` in double).
+///
+/// OpenCV's AVX2 build of that branch fuses `h · k + offset` into one rounding; here the product is rounded
+/// first (FMA is not in x86-64's baseline, and `mul_add` without it is a slow library call), so H can differ by
+/// an ulp: at most 3e-5° on the photos of `tests/augment_opencv.rs`. S and V are bit for bit OpenCV's.
 #[inline(always)]
 pub fn bgr_to_hsv([b, g, r]: [f32; 3]) -> [f32; 3] {
     // OpenCV's comparisons, which compile to plain `max`/`min` instructions.
@@ -327,6 +357,10 @@ pub fn bgr_to_hsv([b, g, r]: [f32; 3]) -> [f32; 3] {
 }
 
 /// OpenCV's float `COLOR_HSV2BGR` (`mmcv.hsv2bgr`, `HSV2RGB_f`): H in degrees, any value, taken modulo 360.
+///
+/// OpenCV's AVX2 build fuses `1 − s · h` into one rounding; here the product is rounded first (see
+/// [`bgr_to_hsv`]), so a channel can differ from OpenCV's by an ulp: at most 2.3e-5 on the 0..=255 scale on the
+/// photos of `tests/augment_opencv.rs`.
 pub fn hsv_to_bgr([h, s, v]: [f32; 3]) -> [f32; 3] {
     let mut h = h * (6.0 / 360.0);
     if !(0.0..6.0).contains(&h) {
@@ -470,9 +504,12 @@ pub fn random_crop_box(
 
 /// `cv2.resize(img, (width, height), interpolation=INTER_LINEAR)` on f32 BGR (what `mmcv.imresize` calls):
 /// separable bilinear with half-pixel centres, source coordinate `(d + 0.5) · src/dst − 0.5`, clamped to the
-/// edge pixels, horizontal pass then vertical pass, no anti-aliasing when shrinking — OpenCV's scheme, equal to
-/// it up to float rounding. Only the source rows the vertical pass reads are resized horizontally. An empty
-/// source gives a black (all-zero) image.
+/// edge pixels, horizontal pass then vertical pass, each output `a · (1 − f) + b · f` in f32, no anti-aliasing
+/// when shrinking. Bit for bit OpenCV's own implementation (`resizeGeneric_`, checked against OpenCV 4.10 and
+/// 5.0 in `tests/augment_opencv.rs`). OpenCV builds with Intel IPP (the pip wheels) hand float resizes of more
+/// than one row to IPP instead, which computes the weights in double and interpolates as `a + (b − a) · f`: its
+/// results differ from these by at most 3e-3 on the 0..=255 scale (scikit-image's photos to 224 × 224). Only the
+/// source rows the vertical pass reads are resized horizontally. An empty source gives a black (all-zero) image.
 pub fn resize_bilinear(img: &BgrImage, width: usize, height: usize) -> BgrImage {
     let mut data = vec![0.0f32; width * height * 3];
     if img.width == 0 || img.height == 0 || width == 0 || height == 0 {
@@ -482,8 +519,8 @@ pub fn resize_bilinear(img: &BgrImage, width: usize, height: usize) -> BgrImage 
             data,
         };
     }
-    let xs = linear_taps(img.width, width);
-    let ys = linear_taps(img.height, height);
+    let xs = linear_taps(img.width, width, true);
+    let ys = linear_taps(img.height, height, false);
     let row_len = width * 3;
     // The source rows the vertical pass reads, each resized horizontally once into its slot of `rows`.
     let mut slot = vec![usize::MAX; img.height];
@@ -521,20 +558,23 @@ pub fn resize_bilinear(img: &BgrImage, width: usize, height: usize) -> BgrImage 
     }
 }
 
-/// For each of `dst` output positions: the two source indices and the weight of the second, OpenCV style.
-fn linear_taps(src: usize, dst: usize) -> Vec<(usize, usize, f32)> {
-    let scale = src as f64 / dst as f64;
+/// For each of `dst` output positions: the two source indices and the weight of the second, as OpenCV's
+/// `resize` computes them. `x = (d + 0.5) · scale − 0.5` in f64 with OpenCV's `scale = 1 / (dst / src)`, rounded
+/// to f32; the indices are `⌊x⌋` and `⌊x⌋ + 1` clamped to the source, the weight `x − ⌊x⌋`. Where an index is
+/// clamped, OpenCV's horizontal pass (`clamp_weight`) also sets the weight to 0; its vertical pass keeps it, so
+/// an edge row is `row · (1 − f) + row · f`, which can differ from `row` by an ulp.
+fn linear_taps(src: usize, dst: usize, clamp_weight: bool) -> Vec<(usize, usize, f32)> {
+    let scale = 1.0 / (dst as f64 / src as f64);
+    let last = src as f64 - 1.0;
     (0..dst)
         .map(|d| {
             let x = ((d as f64 + 0.5) * scale - 0.5) as f32;
             let floor = x.floor();
-            if floor < 0.0 {
-                (0, 0, 0.0)
-            } else if floor as usize >= src - 1 {
-                (src - 1, src - 1, 0.0)
-            } else {
-                (floor as usize, floor as usize + 1, x - floor)
-            }
+            let f = x - floor;
+            let clamp = |i: f32| f64::from(i).clamp(0.0, last) as usize;
+            let edge = floor < 0.0 || f64::from(floor) >= last;
+            let f = if edge && clamp_weight { 0.0 } else { f };
+            (clamp(floor), clamp(floor + 1.0), f)
         })
         .collect()
 }

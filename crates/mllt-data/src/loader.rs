@@ -7,9 +7,10 @@
 //! up to `prefetch` batches ready ahead of the consumer, through a bounded channel. [`load_batch`] is the same
 //! work done synchronously (evaluation).
 //!
-//! The item at position `p` of the epoch (counting through the batches in order) is augmented with
-//! [`crate::augment::item_rng`]`(seed, epoch, p)`, so the batches are the same whatever the thread count, the
-//! prefetch depth or the scheduling.
+//! The item at position `p` of the epoch (counting through the batches in order, from
+//! [`LoaderConfig::first_position`]) is augmented with [`crate::augment::item_rng`]`(seed, epoch, p)`, so the
+//! batches are the same whatever the thread count, the prefetch depth or the scheduling, and an epoch resumed
+//! in the middle continues with the same augmentation.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,6 +51,9 @@ pub struct LoaderConfig {
     pub augment: AugmentConfig,
     /// The epoch, for the augmentation randomness.
     pub epoch: u64,
+    /// The position in the epoch of the first item of the first batch: 0, or the items already trained on when
+    /// an epoch is resumed in the middle.
+    pub first_position: u64,
     /// How many batches the background thread may have ready (or in the making) ahead of the consumer; 0 counts
     /// as 1.
     pub prefetch: usize,
@@ -132,7 +136,7 @@ impl BatchLoader {
         let worker = std::thread::Builder::new()
             .name("mllt-loader".into())
             .spawn(move || {
-                let mut position = 0u64;
+                let mut position = config.first_position;
                 for items in batches {
                     let load =
                         || load_batch(&paths, &items, position, &config.augment, config.epoch);

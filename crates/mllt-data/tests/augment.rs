@@ -405,6 +405,7 @@ fn config(augment: AugmentConfig, threads: usize) -> LoaderConfig {
     LoaderConfig {
         augment,
         epoch: 3,
+        first_position: 0,
         prefetch: 2,
         threads,
     }
@@ -433,6 +434,16 @@ fn loader_yields_the_batches_in_order_equal_to_load_batch_for_any_thread_count()
                     .collect();
             assert_eq!(got, expected, "threads {threads}");
         }
+        // An epoch resumed after its first two batches (4 items) continues with the same batches.
+        let resumed = LoaderConfig {
+            first_position: 4,
+            ..config(augment, 2)
+        };
+        let tail: Vec<_> = BatchLoader::new(paths.clone(), batches[2..].to_vec(), resumed)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(tail, expected[2..]);
         if augment.train {
             // The repeated item 2 at two positions is augmented twice, differently.
             let b = &expected[2].pixels;

@@ -107,6 +107,44 @@ pub(crate) fn parse_safetensors<'a>(bytes: &'a [u8], path: &Path) -> Result<Safe
         .map_err(|e| format_error(path, format!("not a safetensors file: {e:?}")))
 }
 
+/// `bytes` of a safetensors file with the keys of its JSON header sorted, so that the same tensors and
+/// metadata always give the same file (the writers emit the metadata map in hash order, which differs from
+/// process to process). The header keeps its length; `path` is named in errors.
+pub(crate) fn sorted_header(mut bytes: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
+    fn sorted(value: serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(map) => serde_json::Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| (k, sorted(v)))
+                    .collect::<std::collections::BTreeMap<_, _>>()
+                    .into_iter()
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    let bad = |message: &str| format_error(path, format!("cannot sort the header: {message}"));
+    let len: [u8; 8] = bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| bad("too short"))?;
+    let end = usize::try_from(u64::from_le_bytes(len))
+        .ok()
+        .and_then(|n| n.checked_add(8))
+        .filter(|&end| end <= bytes.len())
+        .ok_or_else(|| bad("bad header length"))?;
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes[8..end]).map_err(|e| bad(&e.to_string()))?;
+    let mut text = serde_json::to_vec(&sorted(header)).expect("JSON values serialise");
+    if text.len() > end - 8 {
+        return Err(bad("the sorted header is longer"));
+    }
+    // safetensors pads the header with spaces.
+    text.resize(end - 8, b' ');
+    bytes[8..end].copy_from_slice(&text);
+    Ok(bytes)
+}
+
 /// The `[rows, cols]` f32 matrix stored as tensor `name`.
 fn read_matrix(st: &SafeTensors<'_>, path: &Path, name: &str) -> Result<(Vec<f32>, usize, usize)> {
     let view = st.tensor(name).map_err(|_| {
@@ -323,4 +361,49 @@ pub fn synthetic(spec: &SyntheticSpec) -> FeatureDataset {
     let train = make(spec.train, true, "train");
     let test = make(spec.test, false, "test");
     FeatureDataset { train, test }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// Metadata maps built afresh list their keys in different orders; the sorted files are equal, valid and
+    /// keep every tensor and entry.
+    #[test]
+    fn sorted_headers_make_equal_files() {
+        let path = Path::new("x.safetensors");
+        let data = f32_bytes(&[1.0, 2.0, 3.0]);
+        let write = || {
+            let meta: HashMap<String, String> = (0..8)
+                .map(|i| (format!("key{i}"), format!("value {i}")))
+                .collect();
+            let views = vec![
+                ("b", TensorView::new(Dtype::F32, vec![3], &data).unwrap()),
+                ("a", TensorView::new(Dtype::F32, vec![1, 3], &data).unwrap()),
+            ];
+            safetensors::serialize(views, &Some(meta)).unwrap()
+        };
+        let raw: Vec<Vec<u8>> = (0..8).map(|_| write()).collect();
+        assert!(
+            raw.iter().any(|r| r != &raw[0]),
+            "hash order never differed"
+        );
+        let sorted: Vec<Vec<u8>> = raw
+            .into_iter()
+            .map(|r| sorted_header(r, path).unwrap())
+            .collect();
+        assert!(sorted.iter().all(|s| s == &sorted[0]));
+        let bytes = &sorted[0];
+        let st = parse_safetensors(bytes, path).unwrap();
+        assert_eq!(st.tensor("a").unwrap().shape(), [1, 3]);
+        assert_eq!(st.tensor("b").unwrap().data(), data.as_slice());
+        let (_, header) = SafeTensors::read_metadata(bytes).unwrap();
+        let meta = header.metadata().as_ref().unwrap();
+        assert_eq!(meta.len(), 8);
+        assert_eq!(meta["key3"], "value 3");
+        let text = String::from_utf8_lossy(&bytes[8..]);
+        assert!(text.find("key0").unwrap() < text.find("key7").unwrap());
+        assert!(sorted_header(b"short".to_vec(), path).is_err());
+    }
 }

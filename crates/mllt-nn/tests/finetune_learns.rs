@@ -38,6 +38,8 @@ fn run(max_steps: usize, out: &Path) -> FinetuneOutcome {
         weights: BackboneWeights::Cached,
         image_size: 64,
         max_steps: Some(max_steps),
+        checkpoint_every: None,
+        resume: false,
         prefetch: 2,
         backbone_lr_scale: 1.0,
     };

@@ -1,11 +1,17 @@
 //! `mllt train --backbone`: end-to-end fine-tuning on an image folder, a VOC tree and a COCO tree that the
 //! test writes (small JPEGs and PNGs, VOC XML, COCO JSON): three CPU training steps with each backbone from
-//! random weights, and the errors for missing or corrupt images.
+//! random weights, the errors for missing or corrupt images, and checkpoints: runs stopped inside an epoch or
+//! at its end and resumed end bit-identical to uninterrupted ones.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use image::{Rgb, RgbImage};
+use mllt_data::images::ImageSpec;
+use mllt_nn::model::{BackboneKind, BackboneWeights};
+use mllt_nn::train::{
+    FinetuneOptions, ImageCheckpoint, Observer, StepProgress, TrainConfig, default_device, finetune,
+};
 use serde_json::Value;
 
 fn mllt(args: &[&str]) -> Output {
@@ -250,4 +256,221 @@ fn resnet50_needs_weights_or_none() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("--weights"), "{stderr}");
+}
+
+/// `mllt train --backbone BACKBONE` of `erm` for `--epochs 2` (16 training images in batches of 4: 4 iterations
+/// per epoch, 32×32 pixels) with seed 5 into `out`, with `extra` flags (which may set another seed, batch
+/// size or image size).
+fn two_epochs(data: &str, out: &Path, backbone: &str, extra: &[&str]) -> Output {
+    let out = out.to_str().unwrap();
+    let mut args = vec![
+        "train",
+        "--data",
+        data,
+        "--method",
+        "erm",
+        "--epochs",
+        "2",
+        "--backbone",
+        backbone,
+        "--weights",
+        "none",
+        "--out",
+        out,
+        "--json",
+    ];
+    for (flag, value) in [
+        ("--seed", "5"),
+        ("--batch-size", "4"),
+        ("--image-size", "32"),
+    ] {
+        if !extra.contains(&flag) {
+            args.extend([flag, value]);
+        }
+    }
+    args.extend_from_slice(extra);
+    mllt(&args)
+}
+
+fn succeeds(output: Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The records of `log.jsonl` without their wall-clock `seconds`.
+fn log_records(out: &Path) -> Vec<Value> {
+    std::fs::read_to_string(out.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut record: Value = serde_json::from_str(line).unwrap();
+            assert!(record["seconds"].as_f64().unwrap() >= 0.0, "{record}");
+            record.as_object_mut().unwrap().remove("seconds");
+            record
+        })
+        .collect()
+}
+
+/// Runs `backbone` for 2 epochs (8 iterations) uninterrupted, and again stopped by --max-steps inside the first
+/// epoch (iteration `stop`), resumed up to the epoch's end (iteration 4) and resumed to the end: the weights
+/// and the log are identical.
+fn resume_matches_an_uninterrupted_run(backbone: &str, stop: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    image_folder(dir.path());
+    let data = dir.path().to_str().unwrap();
+    let full = dir.path().join("full");
+    succeeds(two_epochs(data, &full, backbone, &[]));
+    let full_log = log_records(&full);
+    assert_eq!(full_log.len(), 2);
+    assert_eq!(full_log[0]["iterations"], 4, "{full_log:?}");
+
+    let part = dir.path().join("part");
+    succeeds(two_epochs(data, &part, backbone, &["--max-steps", stop]));
+    // The partial epoch is logged; the resumed run replaces it.
+    let partial = log_records(&part);
+    assert_eq!(partial.len(), 1);
+    assert_eq!(partial[0]["iterations"].to_string(), stop);
+    let output = two_epochs(data, &part, backbone, &["--resume", "--max-steps", "4"]);
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    succeeds(output);
+    assert!(
+        stderr.contains(&format!("resumed from the checkpoint at iteration {stop}")),
+        "{stderr}"
+    );
+    assert_eq!(log_records(&part), full_log[..1]);
+    let output = two_epochs(data, &part, backbone, &["--resume"]);
+    let metrics: Value = serde_json::from_slice(&output.stdout).unwrap();
+    succeeds(output);
+    assert_eq!(metrics["iterations"], 8);
+    assert!(metrics["train_images_per_second"].as_f64().unwrap() > 0.0);
+    assert_eq!(log_records(&part), full_log);
+    let weights = |out: &Path| std::fs::read(out.join("model.safetensors")).unwrap();
+    assert!(weights(&full) == weights(&part), "model.safetensors differ");
+}
+
+#[test]
+fn lite0_resumed_inside_an_epoch_and_at_its_end_matches_an_uninterrupted_run() {
+    resume_matches_an_uninterrupted_run("efficientnet-lite0", "1");
+}
+
+#[test]
+fn resnet50_resumed_inside_an_epoch_and_at_its_end_matches_an_uninterrupted_run() {
+    resume_matches_an_uninterrupted_run("resnet50", "3");
+}
+
+#[test]
+fn a_resume_that_does_not_fit_the_checkpoint_is_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    image_folder(dir.path());
+    let data = dir.path().to_str().unwrap();
+    let out = dir.path().join("run");
+    let lite0 = "efficientnet-lite0";
+    let fails = |backbone: &str, extra: &[&str], expected: &str| {
+        let output = two_epochs(data, &out, backbone, extra);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        // After the line that announces the run, one error line.
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+        let checkpoint = out.join("checkpoint.safetensors").display().to_string();
+        assert!(
+            errors.len() == 1 && errors[0].contains(&checkpoint) && errors[0].contains(expected),
+            "{stderr}"
+        );
+    };
+    fails(lite0, &["--resume"], "no checkpoint");
+    succeeds(two_epochs(data, &out, lite0, &["--max-steps", "2"]));
+    fails(lite0, &["--max-steps", "3"], "already exists");
+    fails(lite0, &["--resume", "--seed", "6"], "seed 5, not 6");
+    fails(
+        lite0,
+        &["--resume", "--batch-size", "2"],
+        "another configuration",
+    );
+    fails(lite0, &["--resume", "--image-size", "40"], "32x32");
+    fails(
+        lite0,
+        &["--resume", "--backbone-lr-scale", "0.5"],
+        "learning-rate scale 1, not 0.5",
+    );
+    fails("resnet50", &["--resume"], "backbone efficientnet-lite0");
+}
+
+/// Checks, when iteration `at` has just been trained, that the checkpoint on disk is that of iteration
+/// `expected`, `inside` iterations into its epoch.
+struct Probe {
+    checkpoint: PathBuf,
+    iterations_per_epoch: usize,
+    at: usize,
+    expected: (usize, usize),
+    seen: bool,
+}
+
+impl Observer for Probe {
+    fn on_step(&mut self, p: &StepProgress) {
+        if p.epoch * self.iterations_per_epoch + p.done == self.at {
+            let ck = ImageCheckpoint::load(&self.checkpoint, &default_device().autodiff()).unwrap();
+            assert_eq!((ck.iteration, ck.epoch_iteration), self.expected);
+            assert_eq!(ck.epochs_done, self.expected.0 / self.iterations_per_epoch);
+            assert!(ck.epoch_loss_sum > 0.0 && ck.epoch_seconds > 0.0, "{ck:?}");
+            self.seen = true;
+        }
+    }
+}
+
+#[test]
+fn checkpoint_every_leaves_the_last_multiple_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    image_folder(dir.path());
+    let data = dir
+        .path()
+        .to_str()
+        .unwrap()
+        .parse::<ImageSpec>()
+        .unwrap()
+        .load()
+        .unwrap();
+    let mut config = TrainConfig::from_toml(
+        include_str!("../../../configs/erm.toml"),
+        "configs/erm.toml",
+    )
+    .unwrap();
+    config.schedule.epochs = 2;
+    config.schedule.batch_size = 4;
+    let out = dir.path().join("run");
+    let options = FinetuneOptions {
+        seed: 1,
+        out: out.clone(),
+        backbone: BackboneKind::EfficientnetLite0,
+        weights: BackboneWeights::Random,
+        image_size: 32,
+        max_steps: None,
+        checkpoint_every: Some(3),
+        resume: false,
+        prefetch: 1,
+        backbone_lr_scale: 1.0,
+    };
+    // 4 iterations per epoch: checkpoints after iterations 3, 4 (epoch end), 6 and 8 (epoch end). When
+    // iteration 7 is done, the one of iteration 6 (2 into the second epoch) is on disk.
+    let mut probe = Probe {
+        checkpoint: out.join("checkpoint.safetensors"),
+        iterations_per_epoch: 4,
+        at: 7,
+        expected: (6, 2),
+        seen: false,
+    };
+    let device = default_device().autodiff();
+    let outcome = finetune(&data, &config, &options, &device, &mut probe).unwrap();
+    assert!(probe.seen);
+    assert_eq!(outcome.metrics["iterations"], 8);
+    let last = ImageCheckpoint::load(&out.join("checkpoint.safetensors"), &device).unwrap();
+    assert_eq!(
+        (last.epochs_done, last.iteration, last.epoch_iteration),
+        (2, 8, 0)
+    );
+    assert_eq!(last.class_names, ["cat", "dog", "cup"]);
+    assert_eq!(last.backbone, BackboneKind::EfficientnetLite0);
+    assert_eq!(last.weights, "none");
 }

@@ -55,6 +55,18 @@ impl BackboneKind {
     }
 }
 
+impl std::str::FromStr for BackboneKind {
+    type Err = String;
+
+    /// The backbone of a command-line name (`resnet50`, `efficientnet-lite0`).
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        [BackboneKind::Resnet50, BackboneKind::EfficientnetLite0]
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown backbone `{s}`"))
+    }
+}
+
 /// Where the backbone's initial weights come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackboneWeights {
@@ -170,6 +182,14 @@ impl ImageNetwork {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backbone_names_parse_back() {
+        for kind in [BackboneKind::Resnet50, BackboneKind::EfficientnetLite0] {
+            assert_eq!(kind.name().parse::<BackboneKind>(), Ok(kind));
+        }
+        assert!("resnet".parse::<BackboneKind>().is_err());
+    }
 
     #[test]
     fn lite0_input_undoes_imagenet_normalisation() {

@@ -1,11 +1,18 @@
-//! Checkpoints (issue 3 item 6): one safetensors file with everything needed to continue a run exactly.
+//! Checkpoints (issue 3 item 6, issue 13 item 3): one safetensors file with everything needed to continue a
+//! run exactly, for a head trained on features ([`Checkpoint`]) or a network trained on images
+//! ([`ImageCheckpoint`]).
 //!
 //! * tensors `model.<path>`: every parameter and buffer of the head (`model.neck.fc.weight`, …, the BN
-//!   running statistics included), f32 in burn's layout (linear weights are `[d_in, d_out]`);
+//!   running statistics included) or of the whole network (`model.backbone.…`, `model.head.…`), f32 in
+//!   burn's layout (linear weights are `[d_in, d_out]`);
 //! * tensors `momentum.<path>`: the SGD momentum buffers, flattened;
 //! * metadata `mllt.config` (the run's TOML), `mllt.seed`, `mllt.epochs_done`, `mllt.iteration` (global
 //!   iterations done), `mllt.rng` (the dropout ChaCha stream: seed, stream, word position) and
-//!   `mllt.classes` (the class names, JSON).
+//!   `mllt.classes` (the class names, JSON);
+//! * image runs add `mllt.backbone`, `mllt.image_size`, `mllt.backbone_lr_scale`, `mllt.weights` (where the
+//!   backbone's initial weights came from) and the position inside the epoch that `mllt.epochs_done` counts up to:
+//!   `mllt.epoch_iteration` (its iterations done; 0 at an epoch boundary), `mllt.epoch_loss_sum` (the f32 sum
+//!   of their losses, from which the epoch's mean continues) and `mllt.epoch_seconds`.
 //!
 //! Files are written atomically (temp file, then rename).
 
@@ -21,8 +28,8 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use super::TrainError;
 use super::config::TrainConfig;
-use crate::features::{f32_bytes, parse_safetensors, read_safetensors, view_to_f32};
-use crate::model::Head;
+use crate::features::{f32_bytes, parse_safetensors, read_safetensors, sorted_header, view_to_f32};
+use crate::model::{BackboneKind, BackboneWeights, Head, ImageNetwork};
 
 /// The checkpoint file inside a run's output folder.
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
@@ -45,6 +52,45 @@ pub struct Checkpoint {
     pub model: Head,
     /// SGD momentum buffers, flattened, keyed by module path.
     pub velocity: BTreeMap<String, Tensor<1>>,
+}
+
+/// The state of an image run (backbone and head trained together), at an epoch boundary or inside an epoch.
+#[derive(Debug, Clone)]
+pub struct ImageCheckpoint {
+    pub config: TrainConfig,
+    pub seed: u64,
+    pub class_names: Vec<String>,
+    pub backbone: BackboneKind,
+    /// Images are resized to `image_size × image_size`.
+    pub image_size: usize,
+    /// The backbone's learning rate as a multiple of the schedule's.
+    pub backbone_lr_scale: f64,
+    /// Where the backbone's initial weights came from: `none`, `cached` or the file given.
+    pub weights: String,
+    /// Completed epochs.
+    pub epochs_done: usize,
+    /// Completed global iterations.
+    pub iteration: usize,
+    /// Iterations done in the epoch after the completed ones (0 at an epoch boundary).
+    pub epoch_iteration: usize,
+    /// The sum of those iterations' losses, as the running mean accumulates it.
+    pub epoch_loss_sum: f32,
+    /// Seconds spent on those iterations.
+    pub epoch_seconds: f64,
+    /// The dropout stream, positioned where the next iteration continues.
+    pub rng: ChaCha8Rng,
+    pub network: ImageNetwork,
+    /// SGD momentum buffers, flattened, keyed by module path.
+    pub velocity: BTreeMap<String, Tensor<1>>,
+}
+
+/// How `weights` is recorded in a checkpoint (`mllt.weights`).
+pub(crate) fn weights_name(weights: &BackboneWeights) -> String {
+    match weights {
+        BackboneWeights::Random => "none".into(),
+        BackboneWeights::Cached => "cached".into(),
+        BackboneWeights::File(path) => path.display().to_string(),
+    }
 }
 
 /// Collects `(path, tensor)` of every float parameter, in module order.
@@ -156,32 +202,20 @@ fn rng_from_string(s: &str) -> Option<ChaCha8Rng> {
     Some(rng)
 }
 
-impl Checkpoint {
-    /// Writes the checkpoint atomically.
-    pub fn save(&self, path: &Path) -> Result<(), TrainError> {
-        let mut collect = Collect::default();
-        self.model.visit(&mut collect);
-        let mut tensors = collect.tensors;
-        for (key, v) in &self.velocity {
-            let data = v.to_data();
-            let values = data.try_into_vec_as::<f32>().expect("f32 data");
-            tensors.push((
-                format!("{MOMENTUM_PREFIX}{key}"),
-                vec![values.len()],
-                values,
-            ));
-        }
-        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
-            .into_iter()
-            .map(|(name, shape, values)| (name, shape, f32_bytes(&values)))
-            .collect();
-        let mut views = Vec::with_capacity(bytes.len());
-        for (name, shape, data) in &bytes {
-            let view = TensorView::new(Dtype::F32, shape.clone(), data)
-                .map_err(|e| TrainError::checkpoint(path, format!("tensor `{name}`: {e:?}")))?;
-            views.push((name.as_str(), view));
-        }
-        let meta: HashMap<String, String> = [
+/// The metadata every checkpoint carries: the run's identity and how far it got.
+struct RunMeta {
+    config: TrainConfig,
+    seed: u64,
+    class_names: Vec<String>,
+    epochs_done: usize,
+    iteration: usize,
+    rng: ChaCha8Rng,
+}
+
+impl RunMeta {
+    /// The metadata entries (`mllt.config`, …).
+    fn entries(&self) -> Vec<(&'static str, String)> {
+        vec![
             ("mllt.config", self.config.to_toml()),
             ("mllt.seed", self.seed.to_string()),
             ("mllt.epochs_done", self.epochs_done.to_string()),
@@ -192,94 +226,142 @@ impl Checkpoint {
                 serde_json::to_string(&self.class_names).expect("strings serialise"),
             ),
         ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        let out = safetensors::serialize(views, &Some(meta))
-            .map_err(|e| TrainError::checkpoint(path, format!("cannot serialise: {e:?}")))?;
-        write_atomic(path, &out)?;
-        Ok(())
     }
 
-    /// Reads a checkpoint, rebuilding the head on `device` (an autodiff device to continue training).
-    pub fn load(path: &Path, device: &Device) -> Result<Checkpoint, TrainError> {
-        let bytes = read_safetensors(path)?;
-        let st = parse_safetensors(&bytes, path)?;
-        let (_, header) = SafeTensors::read_metadata(&bytes)
-            .map_err(|e| TrainError::checkpoint(path, format!("not a safetensors file: {e:?}")))?;
-        let empty = HashMap::new();
-        let meta = header.metadata().as_ref().unwrap_or(&empty);
-        let get = |key: &str| {
-            meta.get(key).ok_or_else(|| {
-                TrainError::checkpoint(
-                    path,
-                    format!("metadata has no `{key}` (not an mllt checkpoint?)"),
-                )
-            })
-        };
-        let number = |key: &str| -> Result<u64, TrainError> {
-            get(key)?.parse().map_err(|_| {
-                TrainError::checkpoint(path, format!("metadata `{key}` is not a number"))
-            })
-        };
+    fn read(file: &CheckpointFile) -> Result<RunMeta, TrainError> {
+        let path = file.path;
         let config = TrainConfig::from_toml(
-            get("mllt.config")?,
+            file.get("mllt.config")?,
             &format!("{}: metadata mllt.config", path.display()),
         )?;
         let class_names: Vec<String> =
-            serde_json::from_str(get("mllt.classes")?).map_err(|_| {
+            serde_json::from_str(file.get("mllt.classes")?).map_err(|_| {
                 TrainError::checkpoint(path, "metadata `mllt.classes` is not a JSON list of names")
             })?;
-        let rng = rng_from_string(get("mllt.rng")?)
+        let rng = rng_from_string(file.get("mllt.rng")?)
             .ok_or_else(|| TrainError::checkpoint(path, "metadata `mllt.rng` is malformed"))?;
-        let dims = |name: &str| -> Result<Vec<usize>, TrainError> {
-            let view = st
-                .tensor(name)
-                .map_err(|_| TrainError::checkpoint(path, format!("no tensor `{name}`")))?;
-            match view.shape() {
-                s @ [_, _] => Ok(s.to_vec()),
-                s => Err(TrainError::checkpoint(
-                    path,
-                    format!("tensor `{name}` has shape {s:?}; expected 2-d"),
-                )),
-            }
-        };
-        let classes = dims("model.classifier.weight")?[1];
-        if classes != class_names.len() {
-            return Err(TrainError::checkpoint(
-                path,
-                format!(
-                    "the classifier has {classes} outputs but mllt.classes names {}",
-                    class_names.len()
-                ),
-            ));
+        Ok(RunMeta {
+            config,
+            seed: file.parse("mllt.seed")?,
+            class_names,
+            epochs_done: file.parse("mllt.epochs_done")?,
+            iteration: file.parse("mllt.iteration")?,
+            rng,
+        })
+    }
+}
+
+/// Writes `model`'s parameters and buffers, the momentum buffers and `meta` to `path` atomically.
+fn write_checkpoint<M: Module>(
+    path: &Path,
+    model: &M,
+    velocity: &BTreeMap<String, Tensor<1>>,
+    meta: Vec<(&str, String)>,
+) -> Result<(), TrainError> {
+    let mut collect = Collect::default();
+    model.visit(&mut collect);
+    let mut tensors = collect.tensors;
+    for (key, v) in velocity {
+        let data = v.to_data();
+        let values = data.try_into_vec_as::<f32>().expect("f32 data");
+        tensors.push((
+            format!("{MOMENTUM_PREFIX}{key}"),
+            vec![values.len()],
+            values,
+        ));
+    }
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(name, shape, values)| (name, shape, f32_bytes(&values)))
+        .collect();
+    let mut views = Vec::with_capacity(bytes.len());
+    for (name, shape, data) in &bytes {
+        let view = TensorView::new(Dtype::F32, shape.clone(), data)
+            .map_err(|e| TrainError::checkpoint(path, format!("tensor `{name}`: {e:?}")))?;
+        views.push((name.as_str(), view));
+    }
+    let meta: HashMap<String, String> = meta.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let out = safetensors::serialize(views, &Some(meta))
+        .map_err(|e| TrainError::checkpoint(path, format!("cannot serialise: {e:?}")))?;
+    write_atomic(path, &sorted_header(out, path)?)?;
+    Ok(())
+}
+
+/// A checkpoint file read into memory, its metadata parsed.
+struct CheckpointFile<'a> {
+    path: &'a Path,
+    bytes: Vec<u8>,
+    meta: HashMap<String, String>,
+}
+
+impl<'a> CheckpointFile<'a> {
+    fn read(path: &'a Path) -> Result<Self, TrainError> {
+        let bytes = read_safetensors(path)?;
+        parse_safetensors(&bytes, path)?;
+        let (_, header) = SafeTensors::read_metadata(&bytes)
+            .map_err(|e| TrainError::checkpoint(path, format!("not a safetensors file: {e:?}")))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        Ok(CheckpointFile { path, bytes, meta })
+    }
+
+    fn tensors(&self) -> SafeTensors<'_> {
+        SafeTensors::deserialize(&self.bytes).expect("parsed when read")
+    }
+
+    /// The metadata entry `key`.
+    fn get(&self, key: &str) -> Result<&str, TrainError> {
+        self.meta.get(key).map(String::as_str).ok_or_else(|| {
+            TrainError::checkpoint(
+                self.path,
+                format!("metadata has no `{key}` (not an mllt checkpoint?)"),
+            )
+        })
+    }
+
+    /// The metadata entry `key`, parsed (a number or a backbone name).
+    fn parse<T: std::str::FromStr>(&self, key: &str) -> Result<T, TrainError> {
+        self.get(key)?.parse().map_err(|_| {
+            TrainError::checkpoint(self.path, format!("metadata `{key}` is malformed"))
+        })
+    }
+
+    /// The shape of the 2-d tensor `name`.
+    fn dims(&self, name: &str) -> Result<Vec<usize>, TrainError> {
+        let view = self
+            .tensors()
+            .tensor(name)
+            .map_err(|_| TrainError::checkpoint(self.path, format!("no tensor `{name}`")))?;
+        match view.shape() {
+            s @ [_, _] => Ok(s.to_vec()),
+            s => Err(TrainError::checkpoint(
+                self.path,
+                format!("tensor `{name}` has shape {s:?}; expected 2-d"),
+            )),
         }
-        let in_features = match config.model {
-            crate::model::HeadConfig::Pfc { .. } => dims("model.neck.fc.weight")?[0],
-            crate::model::HeadConfig::Linear => dims("model.classifier.weight")?[0],
-        };
-        // The initial draw is overwritten by the stored tensors.
-        let fresh = Head::new(
-            &config.model,
-            in_features,
-            classes,
-            &mut ChaCha8Rng::seed_from_u64(0),
-            device,
-        );
+    }
+
+    /// `fresh` with every parameter and buffer replaced by the stored one of the same path.
+    fn restore<M: Module>(&self, fresh: M) -> Result<M, TrainError> {
+        let st = self.tensors();
         let mut restore = Restore {
             st: &st,
-            file: path,
+            file: self.path,
             path: Vec::new(),
             error: None,
         };
         let model = fresh.map(&mut restore);
-        if let Some(e) = restore.error {
-            return Err(e);
+        match restore.error {
+            Some(e) => Err(e),
+            None => Ok(model),
         }
+    }
+
+    /// The momentum buffers, on `device` without autodiff (where the optimiser keeps them).
+    fn velocity(&self, device: &Device) -> Result<BTreeMap<String, Tensor<1>>, TrainError> {
         let mut velocity = BTreeMap::new();
-        for (name, view) in st.tensors() {
+        for (name, view) in self.tensors().tensors() {
             if let Some(key) = name.strip_prefix(MOMENTUM_PREFIX) {
-                let values = view_to_f32(&view, path, &name)?;
+                let values = view_to_f32(&view, self.path, &name)?;
                 let n = values.len();
                 velocity.insert(
                     key.to_string(),
@@ -290,15 +372,124 @@ impl Checkpoint {
                 );
             }
         }
+        Ok(velocity)
+    }
+
+    /// Checks that the classifier has one output per class name.
+    fn check_classes(&self, class_names: &[String], classifier: &str) -> Result<(), TrainError> {
+        let classes = self.dims(classifier)?[1];
+        if classes != class_names.len() {
+            return Err(TrainError::checkpoint(
+                self.path,
+                format!(
+                    "the classifier has {classes} outputs but mllt.classes names {}",
+                    class_names.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Checkpoint {
+    /// Writes the checkpoint atomically.
+    pub fn save(&self, path: &Path) -> Result<(), TrainError> {
+        let meta = RunMeta {
+            config: self.config.clone(),
+            seed: self.seed,
+            class_names: self.class_names.clone(),
+            epochs_done: self.epochs_done,
+            iteration: self.iteration,
+            rng: self.rng.clone(),
+        };
+        write_checkpoint(path, &self.model, &self.velocity, meta.entries())
+    }
+
+    /// Reads a checkpoint, rebuilding the head on `device` (an autodiff device to continue training).
+    pub fn load(path: &Path, device: &Device) -> Result<Checkpoint, TrainError> {
+        let file = CheckpointFile::read(path)?;
+        let meta = RunMeta::read(&file)?;
+        file.check_classes(&meta.class_names, "model.classifier.weight")?;
+        let in_features = match meta.config.model {
+            crate::model::HeadConfig::Pfc { .. } => file.dims("model.neck.fc.weight")?[0],
+            crate::model::HeadConfig::Linear => file.dims("model.classifier.weight")?[0],
+        };
+        // The initial draw is overwritten by the stored tensors.
+        let fresh = Head::new(
+            &meta.config.model,
+            in_features,
+            meta.class_names.len(),
+            &mut ChaCha8Rng::seed_from_u64(0),
+            device,
+        );
         Ok(Checkpoint {
-            config,
-            seed: number("mllt.seed")?,
-            class_names,
-            epochs_done: number("mllt.epochs_done")? as usize,
-            iteration: number("mllt.iteration")? as usize,
-            rng,
-            model,
-            velocity,
+            model: file.restore(fresh)?,
+            velocity: file.velocity(device)?,
+            config: meta.config,
+            seed: meta.seed,
+            class_names: meta.class_names,
+            epochs_done: meta.epochs_done,
+            iteration: meta.iteration,
+            rng: meta.rng,
+        })
+    }
+}
+
+impl ImageCheckpoint {
+    /// Writes the checkpoint atomically.
+    pub fn save(&self, path: &Path) -> Result<(), TrainError> {
+        let mut meta = RunMeta {
+            config: self.config.clone(),
+            seed: self.seed,
+            class_names: self.class_names.clone(),
+            epochs_done: self.epochs_done,
+            iteration: self.iteration,
+            rng: self.rng.clone(),
+        }
+        .entries();
+        meta.extend([
+            ("mllt.backbone", self.backbone.name().to_string()),
+            ("mllt.image_size", self.image_size.to_string()),
+            ("mllt.backbone_lr_scale", self.backbone_lr_scale.to_string()),
+            ("mllt.weights", self.weights.clone()),
+            ("mllt.epoch_iteration", self.epoch_iteration.to_string()),
+            ("mllt.epoch_loss_sum", self.epoch_loss_sum.to_string()),
+            ("mllt.epoch_seconds", self.epoch_seconds.to_string()),
+        ]);
+        write_checkpoint(path, &self.network, &self.velocity, meta)
+    }
+
+    /// Reads a checkpoint, rebuilding the network on `device` (an autodiff device to continue training).
+    pub fn load(path: &Path, device: &Device) -> Result<ImageCheckpoint, TrainError> {
+        let file = CheckpointFile::read(path)?;
+        let meta = RunMeta::read(&file)?;
+        let backbone: BackboneKind = file.parse("mllt.backbone")?;
+        file.check_classes(&meta.class_names, "model.head.classifier.weight")?;
+        // Random weights, overwritten by the stored tensors.
+        let fresh = ImageNetwork::new(
+            backbone,
+            &BackboneWeights::Random,
+            &meta.config.model,
+            meta.class_names.len(),
+            &mut ChaCha8Rng::seed_from_u64(0),
+            device,
+        )?;
+        Ok(ImageCheckpoint {
+            network: file.restore(fresh)?,
+            velocity: file.velocity(device)?,
+            backbone,
+            image_size: file.parse("mllt.image_size")?,
+            backbone_lr_scale: file.parse("mllt.backbone_lr_scale")?,
+            weights: file.get("mllt.weights")?.to_string(),
+            epoch_iteration: file.parse("mllt.epoch_iteration")?,
+            epoch_loss_sum: file.parse("mllt.epoch_loss_sum")?,
+            epoch_seconds: file.parse("mllt.epoch_seconds")?,
+            config: meta.config,
+            seed: meta.seed,
+            class_names: meta.class_names,
+            epochs_done: meta.epochs_done,
+            iteration: meta.iteration,
+            rng: meta.rng,
         })
     }
 }

@@ -7,9 +7,16 @@
 //! masks from stream 1, the sampler from S, the augmentation of the item at position p of epoch e from
 //! [`mllt_data::augment::item_rng`]`(S, e, p)`. Writes `OUT/log.jsonl`, `OUT/config.toml` and
 //! `OUT/metrics.json` like [`train`](super::train), and the trained network's weights to `OUT/model.safetensors`
-//! (burn's names, e.g. `backbone.layer4.2.conv3.weight`, `head.classifier.weight`).
+//! (burn's names, e.g. `backbone.layer4.2.conv3.weight`, `head.classifier.weight`; the header's keys sorted,
+//! so that the same weights always give the same bytes).
+//!
+//! Checkpoints ([`ImageCheckpoint`], `OUT/checkpoint.safetensors`) are written at the end of every epoch,
+//! after every `checkpoint_every` global iterations, and where `max_steps` stops the run. Resuming restores
+//! the network, the momentum buffers, the dropout stream and the epoch's running loss, replays the sampler's
+//! completed epochs and skips the batches already trained on (their augmentation is keyed by position, so
+//! the rest of the epoch is unchanged): a resumed run ends bit-identical to an uninterrupted one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,16 +29,21 @@ use mllt_core::sampling::Sampler;
 use mllt_data::augment::AugmentConfig;
 use mllt_data::images::{ImageDataset, ImageSplit};
 use mllt_data::loader::{BatchLoader, LoaderConfig};
+use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
 use super::TrainError;
+use super::checkpoint::{CHECKPOINT_FILE, ImageCheckpoint, weights_name};
 use super::config::TrainConfig;
 use super::evaluate::{append_logits, evaluate_scores, score_matrix};
 use super::sgd::Sgd;
 use super::trainer::{
-    CONFIG_FILE, DROPOUT_STREAM, EpochMeter, EpochRecord, INIT_STREAM, LOG_FILE, Observer,
-    append_line, epoch_iterations, label_batch, optimise, prepare_run, seeded, write_metrics,
+    CONFIG_FILE, DROPOUT_STREAM, EpochMeter, EpochRecord, EpochSoFar, INIT_STREAM, LOG_FILE,
+    Observer, append_line, cannot_resume, check_new_run, check_resumable, epoch_iterations,
+    history_text, label_batch, optimise, prepare_run, read_history, run_mismatch, seeded,
+    write_metrics,
 };
+use crate::features::sorted_header;
 use crate::loss::Loss;
 use crate::model::{BackboneKind, BackboneWeights, ImageNetwork};
 
@@ -42,14 +54,20 @@ pub const MODEL_FILE: &str = "model.safetensors";
 #[derive(Debug, Clone)]
 pub struct FinetuneOptions {
     pub seed: u64,
-    /// Output folder: log, config and metrics.
+    /// Output folder: checkpoint, log, config, metrics and weights.
     pub out: PathBuf,
     pub backbone: BackboneKind,
     pub weights: BackboneWeights,
     /// Images are resized to `image_size × image_size` (the reference: 224).
     pub image_size: usize,
-    /// Stop after this many iterations (the schedule is unchanged); `None` runs every epoch.
+    /// Stop once the run has done this many global iterations, counted from its start (a resumed run counts
+    /// those before the resume), with a checkpoint there; the schedule is unchanged. `None` runs every epoch.
     pub max_steps: Option<usize>,
+    /// Also write the checkpoint after every global iteration that is a multiple of this; `None` writes it at
+    /// the end of each epoch only.
+    pub checkpoint_every: Option<usize>,
+    /// Continue from the checkpoint in `out`.
+    pub resume: bool,
     /// Batches decoded ahead of the model.
     pub prefetch: usize,
     /// The backbone's learning rate is this multiple of the schedule's (the paper: 1). 0 freezes the
@@ -61,11 +79,171 @@ pub struct FinetuneOptions {
 #[derive(Debug)]
 pub struct FinetuneOutcome {
     pub evaluation: Evaluation,
+    /// Every completed epoch, including those before a resume; a run stopped inside an epoch by `max_steps`
+    /// ends with that partial epoch.
     pub history: Vec<EpochRecord>,
-    /// Training images per second over the run (data loading included).
+    /// Images trained on per second by this process (data loading included).
     pub images_per_second: f64,
+    /// The global iteration of the checkpoint a resumed run started from.
+    pub resumed_from: Option<usize>,
     /// The content of `metrics.json`.
     pub metrics: Value,
+}
+
+/// The backbone's learning-rate multiplier `scale` applied to a network and its optimiser: 0 freezes the
+/// backbone, any other value scales its steps.
+fn scale_backbone_lr(mut network: ImageNetwork, sgd: Sgd, scale: f64) -> (ImageNetwork, Sgd) {
+    if scale == 0.0 {
+        network.backbone = network.backbone.no_grad();
+        (network, sgd)
+    } else {
+        (network, sgd.scale_lr(ImageNetwork::BACKBONE, scale))
+    }
+}
+
+/// The mutable state of an image run: what its checkpoints hold besides the run's identity.
+struct ImageState {
+    network: ImageNetwork,
+    sgd: Sgd,
+    rng: ChaCha8Rng,
+    epochs_done: usize,
+    iteration: usize,
+    /// The iterations of epoch `epochs_done` done when the run was resumed inside it.
+    so_far: EpochSoFar,
+}
+
+impl ImageState {
+    /// A fresh state from the run's seed.
+    fn new(
+        data: &ImageDataset,
+        config: &TrainConfig,
+        options: &FinetuneOptions,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        // Random backbone weights (`--weights none`) come from the device's generator.
+        device.seed(options.seed);
+        let network = ImageNetwork::new(
+            options.backbone,
+            &options.weights,
+            &config.model,
+            data.train.labels.num_classes(),
+            &mut seeded(options.seed, INIT_STREAM),
+            device,
+        )?;
+        let sgd = Sgd::new(config.optimizer.clone());
+        let (network, sgd) = scale_backbone_lr(network, sgd, options.backbone_lr_scale);
+        Ok(ImageState {
+            network,
+            sgd,
+            rng: seeded(options.seed, DROPOUT_STREAM),
+            epochs_done: 0,
+            iteration: 0,
+            so_far: EpochSoFar::default(),
+        })
+    }
+
+    /// The state in the checkpoint `path`, which must belong to this run.
+    fn resume(
+        path: &Path,
+        data: &ImageDataset,
+        config: &TrainConfig,
+        options: &FinetuneOptions,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        check_resumable(path)?;
+        let ck = ImageCheckpoint::load(path, device)?;
+        let weights = weights_name(&options.weights);
+        let mismatch = run_mismatch(
+            (ck.seed, &ck.class_names, &ck.config),
+            options.seed,
+            data.train.labels.class_names(),
+            config,
+        )
+        .or_else(|| {
+            (ck.backbone != options.backbone).then(|| {
+                format!(
+                    "it was trained with backbone {}, not {}",
+                    ck.backbone.name(),
+                    options.backbone.name()
+                )
+            })
+        })
+        .or_else(|| {
+            (ck.image_size != options.image_size).then(|| {
+                format!(
+                    "it was trained on {0}x{0} images, not {1}x{1}",
+                    ck.image_size, options.image_size
+                )
+            })
+        })
+        .or_else(|| {
+            (ck.backbone_lr_scale != options.backbone_lr_scale).then(|| {
+                format!(
+                    "it was trained with backbone learning-rate scale {}, not {}",
+                    ck.backbone_lr_scale, options.backbone_lr_scale
+                )
+            })
+        })
+        .or_else(|| {
+            (ck.weights != weights).then(|| {
+                format!(
+                    "its backbone started from weights `{}`, not `{weights}`",
+                    ck.weights
+                )
+            })
+        });
+        if let Some(why) = mismatch {
+            return Err(cannot_resume(path, why));
+        }
+        let loss_sum = (ck.epoch_iteration > 0)
+            .then(|| Tensor::from_data(TensorData::new(vec![ck.epoch_loss_sum], [1]), device));
+        let sgd = Sgd::with_velocity(config.optimizer.clone(), ck.velocity);
+        let (network, sgd) = scale_backbone_lr(ck.network, sgd, options.backbone_lr_scale);
+        Ok(ImageState {
+            network,
+            sgd,
+            rng: ck.rng,
+            epochs_done: ck.epochs_done,
+            iteration: ck.iteration,
+            so_far: EpochSoFar {
+                done: ck.epoch_iteration,
+                loss_sum,
+                seconds: ck.epoch_seconds,
+            },
+        })
+    }
+
+    /// Writes the checkpoint of this state to `path`, inside the epoch after the completed ones at `so_far`.
+    fn save(
+        &self,
+        path: &Path,
+        data: &ImageDataset,
+        config: &TrainConfig,
+        options: &FinetuneOptions,
+        so_far: &EpochSoFar,
+    ) -> Result<(), TrainError> {
+        ImageCheckpoint {
+            config: config.clone(),
+            seed: options.seed,
+            class_names: data.train.labels.class_names().to_vec(),
+            backbone: options.backbone,
+            image_size: options.image_size,
+            backbone_lr_scale: options.backbone_lr_scale,
+            weights: weights_name(&options.weights),
+            epochs_done: self.epochs_done,
+            iteration: self.iteration,
+            epoch_iteration: so_far.done,
+            epoch_loss_sum: so_far
+                .loss_sum
+                .as_ref()
+                .map_or(0.0, |s| s.clone().into_scalar::<f32>()),
+            epoch_seconds: so_far.seconds,
+            rng: self.rng.clone(),
+            network: self.network.clone(),
+            velocity: self.sgd.velocity().clone(),
+        }
+        .save(path)
+    }
 }
 
 /// Trains `options.backbone` and the head of `config` on `data.train` end to end, evaluates on `data.test`
@@ -88,31 +266,36 @@ pub fn finetune(
             "the backbone learning-rate scale must be a finite number >= 0, not {lr_scale}"
         )));
     }
+    if options.checkpoint_every == Some(0) {
+        return Err(TrainError::Invalid(
+            "the checkpoint interval must be positive".into(),
+        ));
+    }
     let out = &options.out;
     prepare_run(config, out)?;
+    let ckpt_path = out.join(CHECKPOINT_FILE);
     let log_path = out.join(LOG_FILE);
     let train_labels = &data.train.labels;
     let counts = train_labels.class_counts();
     let loss = Loss::new(&config.loss, &counts, data.train.paths.len())?;
     let mut sampler = Sampler::new(&config.sampler, train_labels, options.seed)?;
-    // Random backbone weights (`--weights none`) come from the device's generator.
-    device.seed(options.seed);
-    let mut network = ImageNetwork::new(
-        options.backbone,
-        &options.weights,
-        &config.model,
-        train_labels.num_classes(),
-        &mut seeded(options.seed, INIT_STREAM),
-        device,
-    )?;
-    let mut sgd = Sgd::new(config.optimizer.clone());
-    if lr_scale == 0.0 {
-        network.backbone = network.backbone.no_grad();
+    let (mut state, mut history, resumed_from) = if options.resume {
+        let state = ImageState::resume(&ckpt_path, data, config, options, device)?;
+        for _ in 0..state.epochs_done {
+            sampler.next_epoch();
+        }
+        let history = read_history(&log_path, state.epochs_done)?;
+        let from = state.iteration;
+        (state, history, Some(from))
     } else {
-        sgd = sgd.scale_lr(ImageNetwork::BACKBONE, lr_scale);
-    }
-    let mut rng = seeded(options.seed, DROPOUT_STREAM);
-    write_atomic(&log_path, b"")?;
+        check_new_run(&ckpt_path)?;
+        (
+            ImageState::new(data, config, options, device)?,
+            Vec::new(),
+            None,
+        )
+    };
+    write_atomic(&log_path, history_text(&history).as_bytes())?;
     write_atomic(&out.join(CONFIG_FILE), config.to_toml().as_bytes())?;
 
     let schedule = &config.schedule;
@@ -120,18 +303,22 @@ pub fn finetune(
     let size = options.image_size;
     let paths: Arc<[PathBuf]> = data.train.paths.clone().into();
     let max_steps = options.max_steps.unwrap_or(usize::MAX);
+    let checkpoint_every = options.checkpoint_every.unwrap_or(usize::MAX);
     let started = Instant::now();
-    let mut iteration = 0;
-    let mut history = Vec::new();
-    for epoch in 0..schedule.epochs {
-        if iteration >= max_steps {
+    let first_iteration = state.iteration;
+    for epoch in state.epochs_done..schedule.epochs {
+        if state.iteration >= max_steps {
             break;
         }
         let order = sampler.next_epoch();
-        let iterations = epoch_iterations(order.len(), batch_size)?.min(max_steps - iteration);
+        let total = epoch_iterations(order.len(), batch_size)?;
+        let so_far = std::mem::take(&mut state.so_far);
+        let skip = so_far.done;
+        let end = total.min(skip + (max_steps - state.iteration));
         let batches = order
             .chunks_exact(batch_size)
-            .take(iterations)
+            .take(end)
+            .skip(skip)
             .map(<[usize]>::to_vec)
             .collect();
         let loader = BatchLoader::new(
@@ -140,27 +327,40 @@ pub fn finetune(
             LoaderConfig {
                 augment: AugmentConfig::train(size, options.seed),
                 epoch: epoch as u64,
+                first_position: (skip * batch_size) as u64,
                 prefetch: options.prefetch,
                 threads: 0,
             },
         )?;
-        let mut meter = EpochMeter::start(epoch, schedule.epochs, iterations, observer);
-        for batch in loader {
+        let mut meter = EpochMeter::resume(epoch, schedule.epochs, end, so_far, observer);
+        for (done, batch) in (skip + 1..).zip(loader) {
             let batch = batch?;
-            let lr = schedule.lr(config.optimizer.lr, epoch, iteration);
+            let lr = schedule.lr(config.optimizer.lr, epoch, state.iteration);
             let x = image_batch(batch.pixels, batch.items.len(), size, device);
             let y = label_batch(train_labels, &batch.items, device);
-            let value = loss.training_loss(network.forward_train(x, &mut rng), y);
-            network = optimise(network, &mut sgd, &value, lr);
-            iteration += 1;
+            let value = loss.training_loss(state.network.forward_train(x, &mut state.rng), y);
+            state.network = optimise(state.network, &mut state.sgd, &value, lr);
+            state.iteration += 1;
             meter.record(value.detach(), lr, observer);
+            let inside = done < total;
+            let stop = state.iteration == max_steps;
+            if inside && (stop || state.iteration.is_multiple_of(checkpoint_every)) {
+                state.save(&ckpt_path, data, config, options, &meter.so_far())?;
+            }
         }
-        let record = meter.finish(iteration)?;
+        let complete = meter.so_far().done == total;
+        let record = meter.finish(state.iteration)?;
+        if complete {
+            state.epochs_done = epoch + 1;
+            state.save(&ckpt_path, data, config, options, &EpochSoFar::default())?;
+        }
         append_line(&log_path, &record)?;
         observer.on_epoch_end(&record);
         history.push(record);
     }
-    let images_per_second = (iteration * batch_size) as f64 / started.elapsed().as_secs_f64();
+    let trained = state.iteration - first_iteration;
+    let images_per_second = (trained * batch_size) as f64 / started.elapsed().as_secs_f64();
+    let network = state.network;
 
     let scores = predict_images(
         &network,
@@ -178,20 +378,24 @@ pub fn finetune(
         "image_size": size,
         "backbone_lr_scale": lr_scale,
         "epochs": history.len(),
-        "iterations": iteration,
+        "iterations": state.iteration,
         "final_train_loss": history.last().map(|r| r.loss),
         "train_items": data.train.paths.len(),
         "train_images_per_second": images_per_second,
     });
     let metrics = write_metrics(out, &evaluation, &data.test.labels, &counts, extra)?;
     let model_path = out.join(MODEL_FILE);
-    network
-        .save_into(&mut SafetensorsStore::from_file(&model_path).overwrite(true))
+    let mut store = SafetensorsStore::from_bytes(None);
+    let bytes = network
+        .save_into(&mut store)
+        .and_then(|()| store.get_bytes())
         .map_err(|e| TrainError::checkpoint(&model_path, e.to_string()))?;
+    write_atomic(&model_path, &sorted_header(bytes, &model_path)?)?;
     Ok(FinetuneOutcome {
         evaluation,
         history,
         images_per_second,
+        resumed_from,
         metrics,
     })
 }
@@ -224,6 +428,7 @@ pub fn predict_images(
         LoaderConfig {
             augment: AugmentConfig::test(size),
             epoch: 0,
+            first_position: 0,
             prefetch,
             threads: 0,
         },

@@ -1,6 +1,6 @@
-//! Training on feature datasets (issue 3 item 4; semantics §6): SGD with momentum and weight decay, the
-//! warm-up + step learning-rate schedule, global gradient clipping, uniform or class-aware sampling, seeded
-//! end to end, with exact resume from checkpoints.
+//! Training on feature datasets (issue 3 item 4; semantics §6) and end to end on images: SGD with momentum and
+//! weight decay, the warm-up + step learning-rate schedule, global gradient clipping, uniform or class-aware
+//! sampling, seeded end to end, with exact resume from checkpoints.
 
 mod allocator;
 mod checkpoint;
@@ -13,7 +13,7 @@ mod sgd;
 mod trainer;
 
 pub use allocator::retain_freed_memory;
-pub use checkpoint::{CHECKPOINT_FILE, Checkpoint};
+pub use checkpoint::{CHECKPOINT_FILE, Checkpoint, ImageCheckpoint};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use config::TrainConfig;
 pub use evaluate::{evaluate, evaluate_scores, evaluation_json, predict};

@@ -193,10 +193,19 @@ pub(crate) struct EpochMeter {
     epoch: usize,
     epochs: usize,
     iterations: usize,
-    done: usize,
-    sum: Option<Tensor<1>>,
+    so_far: EpochSoFar,
     lr: f64,
     started: Instant,
+}
+
+/// The iterations of an epoch done so far: what a checkpoint inside an epoch keeps of its meter.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EpochSoFar {
+    pub(crate) done: usize,
+    /// The sum of their losses (detached, on the device).
+    pub(crate) loss_sum: Option<Tensor<1>>,
+    /// Seconds spent on them before the meter was (re)started.
+    pub(crate) seconds: f64,
 }
 
 impl EpochMeter {
@@ -207,32 +216,56 @@ impl EpochMeter {
         iterations: usize,
         observer: &mut dyn Observer,
     ) -> Self {
+        Self::resume(epoch, epochs, iterations, EpochSoFar::default(), observer)
+    }
+
+    /// Continues epoch `epoch` after the iterations of `so_far` (a run resumed inside an epoch).
+    pub(crate) fn resume(
+        epoch: usize,
+        epochs: usize,
+        iterations: usize,
+        so_far: EpochSoFar,
+        observer: &mut dyn Observer,
+    ) -> Self {
         observer.on_epoch_start(epoch, epochs, iterations);
         EpochMeter {
             epoch,
             epochs,
             iterations,
-            done: 0,
-            sum: None,
+            so_far,
             lr: 0.0,
             started: Instant::now(),
         }
     }
 
+    /// The iterations done so far, the seconds counted up to now.
+    pub(crate) fn so_far(&self) -> EpochSoFar {
+        EpochSoFar {
+            seconds: self.seconds(),
+            ..self.so_far.clone()
+        }
+    }
+
+    fn seconds(&self) -> f64 {
+        self.so_far.seconds + self.started.elapsed().as_secs_f64()
+    }
+
     /// Adds one iteration's loss (detached) at learning rate `lr`.
     pub(crate) fn record(&mut self, value: Tensor<1>, lr: f64, observer: &mut dyn Observer) {
-        self.sum = Some(match self.sum.take() {
+        let so_far = &mut self.so_far;
+        so_far.loss_sum = Some(match so_far.loss_sum.take() {
             Some(s) => s + value,
             None => value,
         });
-        self.done += 1;
+        so_far.done += 1;
         self.lr = lr;
-        let report = self.done.is_multiple_of(REPORT_EVERY) || self.done == self.iterations;
-        let loss = report.then(|| mean_of(self.sum.as_ref(), self.done));
+        let done = so_far.done;
+        let report = done.is_multiple_of(REPORT_EVERY) || done == self.iterations;
+        let loss = report.then(|| mean_of(so_far.loss_sum.as_ref(), done));
         observer.on_step(&StepProgress {
             epoch: self.epoch,
             epochs: self.epochs,
-            done: self.done,
+            done,
             iterations: self.iterations,
             lr,
             loss,
@@ -241,7 +274,7 @@ impl EpochMeter {
 
     /// The epoch's record (`global_iteration` after it); an error if the mean loss is not finite.
     pub(crate) fn finish(self, global_iteration: usize) -> Result<EpochRecord, TrainError> {
-        let loss = mean_of(self.sum.as_ref(), self.done);
+        let loss = mean_of(self.so_far.loss_sum.as_ref(), self.so_far.done);
         if !loss.is_finite() {
             return Err(TrainError::Invalid(format!(
                 "the training loss became {loss} in epoch {}: lower optimizer.lr or check the loss settings",
@@ -250,11 +283,11 @@ impl EpochMeter {
         }
         Ok(EpochRecord {
             epoch: self.epoch + 1,
-            iterations: self.done,
+            iterations: self.so_far.done,
             global_iteration,
             lr: self.lr,
             loss,
-            seconds: self.started.elapsed().as_secs_f64(),
+            seconds: self.seconds(),
         })
     }
 }
@@ -290,6 +323,56 @@ fn without_epochs(config: &TrainConfig) -> TrainConfig {
     c
 }
 
+/// A new run must not overwrite the checkpoint of another one.
+pub(crate) fn check_new_run(checkpoint: &Path) -> Result<(), TrainError> {
+    if checkpoint.exists() {
+        return Err(TrainError::Invalid(format!(
+            "{} already exists: pass --resume to continue that run, or choose another --out",
+            checkpoint.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `--resume` needs a checkpoint.
+pub(crate) fn check_resumable(checkpoint: &Path) -> Result<(), TrainError> {
+    if !checkpoint.exists() {
+        return Err(TrainError::Invalid(format!(
+            "--resume: there is no checkpoint {} to resume",
+            checkpoint.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Why a checkpoint made with `checkpoint = (seed, class names, configuration)` cannot continue a run with
+/// `seed`, `class_names` and `config`; `None` when it can (only `schedule.epochs` may differ).
+pub(crate) fn run_mismatch(
+    checkpoint: (u64, &[String], &TrainConfig),
+    seed: u64,
+    class_names: &[String],
+    config: &TrainConfig,
+) -> Option<String> {
+    let (ck_seed, ck_classes, ck_config) = checkpoint;
+    if ck_seed != seed {
+        Some(format!("it was trained with seed {ck_seed}, not {seed}"))
+    } else if ck_classes != class_names {
+        Some("it was trained on other classes".to_string())
+    } else if without_epochs(ck_config) != without_epochs(config) {
+        Some(
+            "it was trained with another configuration (only schedule.epochs may change)"
+                .to_string(),
+        )
+    } else {
+        None
+    }
+}
+
+/// The one-line error of a checkpoint that cannot continue the run, for the reason `why`.
+pub(crate) fn cannot_resume(checkpoint: &Path, why: String) -> TrainError {
+    TrainError::checkpoint(checkpoint, format!("cannot resume: {why}"))
+}
+
 /// Loads the checkpoint of `out` and checks that it belongs to this run.
 fn resume_state(
     path: &Path,
@@ -298,36 +381,25 @@ fn resume_state(
     seed: u64,
     device: &Device,
 ) -> Result<TrainState, TrainError> {
-    if !path.exists() {
-        return Err(TrainError::Invalid(format!(
-            "--resume: there is no checkpoint {} to resume",
-            path.display()
-        )));
-    }
+    check_resumable(path)?;
     let ck = Checkpoint::load(path, device)?;
-    let mismatch = if ck.seed != seed {
-        Some(format!("it was trained with seed {}, not {seed}", ck.seed))
-    } else if ck.class_names != data.class_names() {
-        Some("it was trained on other classes".to_string())
-    } else if without_epochs(&ck.config) != without_epochs(config) {
-        Some(
-            "it was trained with another configuration (only schedule.epochs may change)"
-                .to_string(),
-        )
-    } else if ck.model.in_features() != data.dim() {
-        Some(format!(
-            "its head takes {}-d features, the data has {}",
-            ck.model.in_features(),
-            data.dim()
-        ))
-    } else {
-        None
-    };
+    let mismatch = run_mismatch(
+        (ck.seed, &ck.class_names, &ck.config),
+        seed,
+        data.class_names(),
+        config,
+    )
+    .or_else(|| {
+        (ck.model.in_features() != data.dim()).then(|| {
+            format!(
+                "its head takes {}-d features, the data has {}",
+                ck.model.in_features(),
+                data.dim()
+            )
+        })
+    });
     if let Some(why) = mismatch {
-        return Err(TrainError::checkpoint(
-            path,
-            format!("cannot resume: {why}"),
-        ));
+        return Err(cannot_resume(path, why));
     }
     Ok(TrainState {
         model: ck.model,
@@ -339,7 +411,7 @@ fn resume_state(
 }
 
 /// Reads the first `epochs` records of the log (those the checkpoint covers).
-fn read_history(path: &Path, epochs: usize) -> Result<Vec<EpochRecord>, TrainError> {
+pub(crate) fn read_history(path: &Path, epochs: usize) -> Result<Vec<EpochRecord>, TrainError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -418,12 +490,7 @@ pub fn train(
         let done = state.epochs_done;
         (state, history, Some(done))
     } else {
-        if ckpt_path.exists() {
-            return Err(TrainError::Invalid(format!(
-                "{} already exists: pass --resume to continue that run, or choose another --out",
-                ckpt_path.display()
-            )));
-        }
+        check_new_run(&ckpt_path)?;
         let state = TrainState::new(
             config,
             data.dim(),

@@ -5,7 +5,8 @@
 //!
 //! With `--backbone`, `--data` names an image dataset instead (`voc:ROOT`, `voc-mlt:VOCDEVKIT`, `coco:ROOT`,
 //! `coco-mlt:ROOT` or an image folder) and the backbone is fine-tuned end to end with the head
-//! ([`mllt_nn::train::finetune`]): the paper's full protocol.
+//! ([`mllt_nn::train::finetune`]): the paper's full protocol. Its checkpoint is written at the end of every epoch
+//! (and every `--checkpoint-every` iterations), and `--resume` continues it, also from inside an epoch.
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -117,8 +118,9 @@ pub struct Args {
     /// Output folder [default: runs/<method>-seed<S>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Continue the run in OUT from its last checkpoint (same seed and configuration); the result is the one
-    /// an uninterrupted run gives.
+    /// Continue the run in OUT from its last checkpoint (same seed and configuration; with --backbone also the
+    /// same backbone, --weights, --image-size and --backbone-lr-scale), also one written inside an epoch; the
+    /// result is the one an uninterrupted run gives.
     #[arg(long)]
     resume: bool,
     /// Print metrics.json instead of the table.
@@ -126,15 +128,21 @@ pub struct Args {
     json: bool,
     /// Fine-tune this image backbone end to end; --data is then an image dataset: voc:ROOT, voc-mlt:VOCDEVKIT
     /// (VOC2012 + VOC2007), coco:ROOT, coco-mlt:ROOT (train2017 + val2017) or an image folder.
-    #[arg(long, value_enum, conflicts_with = "resume")]
+    #[arg(long, value_enum)]
     backbone: Option<BackboneArg>,
     /// Backbone weights: a state dict (.pth or .safetensors, the original key names), or `none` for random
     /// initialisation [default: the cached ImageNet weights for efficientnet-lite0; required for resnet50].
     #[arg(long, value_name = "PATH|none", requires = "backbone")]
     weights: Option<PathBuf>,
-    /// Stop after N iterations (the schedule is unchanged).
+    /// Stop once the run has done N iterations in all (counted from its start, across resumes; the schedule is
+    /// unchanged), with a checkpoint at that iteration that --resume with a larger or no --max-steps continues.
+    /// A stop inside an epoch logs that partial epoch; the resumed run replaces the line.
     #[arg(long, value_name = "N", requires = "backbone", value_parser = clap::value_parser!(u64).range(1..))]
     max_steps: Option<u64>,
+    /// Also write OUT/checkpoint.safetensors after every N-th iteration (counted over the run), not only at the
+    /// end of each epoch: a killed run loses at most N iterations.
+    #[arg(long, value_name = "N", requires = "backbone", value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_every: Option<u64>,
     /// Override schedule.batch_size.
     #[arg(long, value_name = "B", value_parser = clap::value_parser!(u64).range(1..))]
     batch_size: Option<u64>,
@@ -298,12 +306,17 @@ impl Args {
             weights,
             image_size: self.image_size as usize,
             max_steps: self.max_steps.map(|n| n as usize),
+            checkpoint_every: self.checkpoint_every.map(|n| n as usize),
+            resume: self.resume,
             prefetch: 2,
             backbone_lr_scale: self.backbone_lr_scale,
         };
         let device = default_device().autodiff();
         let outcome = finetune(&data, &config, &options, &device, &mut Progress::new())
             .with_context(|| format!("training {} with {}", config.method, backbone.name()))?;
+        if let Some(iteration) = outcome.resumed_from {
+            eprintln!("resumed from the checkpoint at iteration {iteration}");
+        }
         self.report(
             &format!("{} + {}", config.method, backbone.name()),
             &format!(", {:.1} training images/s", outcome.images_per_second),

@@ -314,7 +314,16 @@ pub fn finetune(
         let total = epoch_iterations(order.len(), batch_size)?;
         let so_far = std::mem::take(&mut state.so_far);
         let skip = so_far.done;
-        let end = total.min(skip + (max_steps - state.iteration));
+        if skip >= total {
+            return Err(TrainError::checkpoint(
+                &ckpt_path,
+                format!(
+                    "it is {skip} iterations into epoch {}, which has {total}",
+                    epoch + 1
+                ),
+            ));
+        }
+        let end = total.min(skip.saturating_add(max_steps - state.iteration));
         let batches = order
             .chunks_exact(batch_size)
             .take(end)

@@ -1,7 +1,7 @@
 //! EfficientNet-Lite0 feature extraction on the Flex CPU backend, batch 32 (issue 4 item 1); criterion's
 //! `elem/s` is images/s.
 //!
-//! * `forward`: one forward pass of 32 preprocessed images on one thread (`EfficientNetLite0::features`);
+//! * `forward`: one forward pass of 32 preprocessed images on one thread (`Extractor::features`);
 //! * `extract`: 32 PNG files to features the way `mllt features` does it (decode, resize, forward), each
 //!   batch split across the rayon threads.
 //!
@@ -15,10 +15,11 @@ use std::time::Duration;
 use burn::tensor::{Tensor, TensorData};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mllt_nn::backbone::efficientnet_lite::{EfficientNetLite0, WEIGHTS};
-use mllt_nn::backbone::extract::extract_features;
-use mllt_nn::backbone::preprocess::{self, INPUT_SIZE};
+use mllt_nn::backbone::extract::{Extractor, extract_features};
+use mllt_nn::backbone::preprocess::{DEFAULT_INPUT_SIZE, Resize};
 use mllt_nn::backbone::samples::{CHELSEA, COFFEE};
 use mllt_nn::backend::cpu;
+use mllt_nn::model::Backbone;
 
 const BATCH: usize = 32;
 
@@ -29,6 +30,12 @@ fn lite0(c: &mut Criterion) {
     };
     let device = cpu();
     let model = EfficientNetLite0::pretrained(Some(&fetch(&WEIGHTS)), &device).unwrap();
+    let extractor = Extractor::new(
+        Backbone::EfficientNetLite0(model),
+        Resize::Crop,
+        DEFAULT_INPUT_SIZE,
+    )
+    .unwrap();
     let paths: Vec<PathBuf> = [fetch(&CHELSEA), fetch(&COFFEE)]
         .into_iter()
         .cycle()
@@ -36,9 +43,9 @@ fn lite0(c: &mut Criterion) {
         .collect();
     let inputs: Vec<f32> = paths
         .iter()
-        .flat_map(|p| preprocess::load(p).unwrap())
+        .flat_map(|p| extractor.load(p).unwrap())
         .collect();
-    let shape = [BATCH, 3, INPUT_SIZE, INPUT_SIZE];
+    let shape = [BATCH, 3, DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE];
 
     let mut group = c.benchmark_group("lite0_batch32");
     group
@@ -48,11 +55,13 @@ fn lite0(c: &mut Criterion) {
     group.bench_function("forward", |b| {
         b.iter(|| {
             let images = Tensor::<4>::from_data(TensorData::new(inputs.clone(), shape), &device);
-            black_box(model.features(images).into_data())
+            black_box(extractor.features(images).into_data())
         })
     });
     group.bench_function("extract", |b| {
-        b.iter(|| black_box(extract_features(&model, &paths, BATCH, &device, &mut |_| ()).unwrap()))
+        b.iter(|| {
+            black_box(extract_features(&extractor, &paths, BATCH, &device, &mut |_| ()).unwrap())
+        })
     });
     group.finish();
 }

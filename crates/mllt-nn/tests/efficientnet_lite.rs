@@ -12,12 +12,13 @@ use image::{Rgb, RgbImage, Rgba, RgbaImage};
 use mllt_nn::backbone::efficientnet_lite::{
     CHECKPOINT_TENSORS, EfficientNetLite0, FEATURE_DIM, NUM_CLASSES, WEIGHTS,
 };
-use mllt_nn::backbone::extract::{IMAGES_DIR, ImageFolder, extract_folder};
-use mllt_nn::backbone::preprocess::{self, INPUT_SIZE};
+use mllt_nn::backbone::extract::{Extractor, IMAGES_DIR, ImageFolder, extract_folder};
+use mllt_nn::backbone::preprocess::{self, DEFAULT_INPUT_SIZE, Resize};
 use mllt_nn::backbone::samples::{CHELSEA, COFFEE};
 use mllt_nn::backbone::wheel::WheelFile;
 use mllt_nn::backend::cpu;
 use mllt_nn::features::{FeatureDataset, FeatureDtype};
+use mllt_nn::model::{Backbone, BackboneKind};
 
 /// The ImageNet-1k classes the assertions name.
 const TABBY: usize = 281;
@@ -68,12 +69,18 @@ fn pretrained_lite0_classifies_sample_photos() {
 
     let inputs: Vec<f32> = [&CHELSEA, &COFFEE]
         .iter()
-        .flat_map(|photo| preprocess::load(&fetch(photo)).unwrap())
+        .flat_map(|photo| {
+            let image = preprocess::decode(&fetch(photo)).unwrap();
+            preprocess::to_input(
+                &image,
+                Resize::Crop,
+                DEFAULT_INPUT_SIZE,
+                BackboneKind::EfficientnetLite0,
+            )
+        })
         .collect();
-    let images = Tensor::<4>::from_data(
-        TensorData::new(inputs, [2, 3, INPUT_SIZE, INPUT_SIZE]),
-        &device,
-    );
+    let size = DEFAULT_INPUT_SIZE;
+    let images = Tensor::<4>::from_data(TensorData::new(inputs, [2, 3, size, size]), &device);
     let features = model.features(images.clone());
     assert_eq!(features.dims(), [2, FEATURE_DIM]);
     let probabilities: Vec<f32> = softmax(model.classifier.forward(features), 1)
@@ -160,9 +167,15 @@ fn image_folder_becomes_a_feature_folder() {
 
     let device = cpu();
     let model = EfficientNetLite0::pretrained(Some(&fetch(&WEIGHTS)), &device).unwrap();
+    let extractor = Extractor::new(
+        Backbone::EfficientNetLite0(model),
+        Resize::Crop,
+        DEFAULT_INPUT_SIZE,
+    )
+    .unwrap();
     let folder = ImageFolder::read(&root).unwrap();
     let mut done = 0;
-    let dataset = extract_folder(&folder, &model, 3, &device, &mut |n| done += n).unwrap();
+    let dataset = extract_folder(&folder, &extractor, 3, &device, &mut |n| done += n).unwrap();
     assert_eq!(done, 4);
     let out = dir.path().join("features");
     dataset.write(&out, FeatureDtype::F16).unwrap();

@@ -3,9 +3,12 @@
 //! out of training.
 //!
 //! The state dict is synthetic: torchvision's 320 tensor names and shapes with the deterministic values of
-//! `tests/golden/resnet50_golden.py`, written here as a `.safetensors` file. That script runs the same
-//! weights through ResNet-50 in PyTorch and stored part of the output in `tests/golden/resnet50_forward.json`,
-//! so this test needs no torch.
+//! `tests/golden/resnet50_golden.py`, written as a `.safetensors` file (`tests/support/resnet50_checkpoint.rs`).
+//! That script runs the same weights through ResNet-50 in PyTorch and stored part of the output in
+//! `tests/golden/resnet50_forward.json`, so this test needs no torch.
+
+#[path = "support/resnet50_checkpoint.rs"]
+mod resnet50_checkpoint;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -15,109 +18,22 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
 use mllt_nn::backbone::resnet::{CHECKPOINT_TENSORS, FEATURE_DIM, NUM_CLASSES, ResNet50};
 use mllt_nn::backend::{cpu, cpu_autodiff};
-use safetensors::tensor::{Dtype, TensorView};
+use resnet50_checkpoint::{
+    f32_bytes, fill, torchvision_layout, write_checkpoint, write_safetensors,
+};
+use safetensors::tensor::Dtype;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Relative tolerance of the forward pass against PyTorch (both f32).
 const RELATIVE: f64 = 1e-4;
 
-/// One state-dict entry: name and shape.
-type Entry = (String, Vec<usize>);
-
-/// torchvision's `resnet50().state_dict()` layout, in order.
-fn torchvision_layout() -> Vec<Entry> {
-    fn conv(layout: &mut Vec<Entry>, name: &str, shape: [usize; 4]) {
-        layout.push((format!("{name}.weight"), shape.to_vec()));
-    }
-    fn bn(layout: &mut Vec<Entry>, name: &str, channels: usize) {
-        for leaf in ["weight", "bias", "running_mean", "running_var"] {
-            layout.push((format!("{name}.{leaf}"), vec![channels]));
-        }
-        layout.push((format!("{name}.num_batches_tracked"), vec![]));
-    }
-    let mut layout = Vec::new();
-    conv(&mut layout, "conv1", [64, 3, 7, 7]);
-    bn(&mut layout, "bn1", 64);
-    let mut c_in = 64;
-    for (k, depth) in [3, 4, 6, 3].into_iter().enumerate() {
-        let width = 64 << k;
-        for i in 0..depth {
-            let p = format!("layer{}.{i}", k + 1);
-            conv(&mut layout, &format!("{p}.conv1"), [width, c_in, 1, 1]);
-            bn(&mut layout, &format!("{p}.bn1"), width);
-            conv(&mut layout, &format!("{p}.conv2"), [width, width, 3, 3]);
-            bn(&mut layout, &format!("{p}.bn2"), width);
-            conv(&mut layout, &format!("{p}.conv3"), [4 * width, width, 1, 1]);
-            bn(&mut layout, &format!("{p}.bn3"), 4 * width);
-            if i == 0 {
-                conv(
-                    &mut layout,
-                    &format!("{p}.downsample.0"),
-                    [4 * width, c_in, 1, 1],
-                );
-                bn(&mut layout, &format!("{p}.downsample.1"), 4 * width);
-            }
-            c_in = 4 * width;
-        }
-    }
-    layout.push(("fc.weight".into(), vec![NUM_CLASSES, FEATURE_DIM]));
-    layout.push(("fc.bias".into(), vec![NUM_CLASSES]));
-    layout
-}
-
-/// The values of float tensor number `k` (see `resnet50_golden.py`): with s = sin(0.37 i + k), a
-/// convolution or fc weight is s·√(3 / fan_in), a BatchNorm weight 1 + 0.25 s, a bias or running mean
-/// 0.1 s, a running variance 1 + 0.5 s².
-fn fill(k: usize, name: &str, shape: &[usize]) -> Vec<f32> {
-    let n: usize = shape.iter().product();
-    let leaf = name.rsplit('.').next().unwrap();
-    let value: Box<dyn Fn(f64) -> f64> = match (shape.len(), leaf) {
-        (1, "bias" | "running_mean") => Box::new(|s| 0.1 * s),
-        (1, "weight") => Box::new(|s| 1.0 + 0.25 * s),
-        (1, "running_var") => Box::new(|s| 1.0 + 0.5 * s * s),
-        (1, _) => panic!("unexpected tensor {name}"),
-        _ => {
-            let scale = (3.0 / shape[1..].iter().product::<usize>() as f64).sqrt();
-            Box::new(move |s| s * scale)
-        }
-    };
-    (0..n)
-        .map(|i| value((i as f64 * 0.37 + k as f64).sin()) as f32)
-        .collect()
-}
-
-/// Writes `tensors` (name, shape, little-endian bytes, dtype) as a safetensors file.
-fn write_safetensors(path: &Path, tensors: &[(String, Vec<usize>, Vec<u8>, Dtype)]) {
-    let views = tensors.iter().map(|(name, shape, bytes, dtype)| {
-        (name, TensorView::new(*dtype, shape.clone(), bytes).unwrap())
-    });
-    safetensors::serialize_to_file(views, &None, path).unwrap();
-}
-
-fn f32_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
 /// The synthetic torchvision checkpoint, written once per test run (100 MB in the target's tmp folder).
 fn golden_checkpoint() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let tensors: Vec<_> = torchvision_layout()
-            .into_iter()
-            .enumerate()
-            .map(|(k, (name, shape))| {
-                if name.ends_with(".num_batches_tracked") {
-                    let bytes = (k as i64).to_le_bytes().to_vec();
-                    (name, shape, bytes, Dtype::I64)
-                } else {
-                    let bytes = f32_bytes(&fill(k, &name, &shape));
-                    (name, shape, bytes, Dtype::F32)
-                }
-            })
-            .collect();
         let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("resnet50_golden.safetensors");
-        write_safetensors(&path, &tensors);
+        write_checkpoint(&path);
         path
     })
 }

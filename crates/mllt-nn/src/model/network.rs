@@ -9,23 +9,19 @@
 //!   mapped back to that scale by a fixed per-channel affine map before the stem.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
+use mllt_data::augment::{MEAN as IMAGENET_MEAN, STD as IMAGENET_STD};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{Head, HeadConfig};
 use crate::backbone::efficientnet_lite::{self, EfficientNetLite0};
+use crate::backbone::preprocess::{LITE0_MEAN, LITE0_STD};
 use crate::backbone::resnet::{self, ResNet50};
 use crate::backbone::{BackboneError, Result};
-
-/// The reference pipeline's normalisation (mmdet `img_norm_cfg`, RGB order).
-const IMAGENET_MEAN: [f32; 3] = [123.675, 116.28, 103.53];
-const IMAGENET_STD: [f32; 3] = [58.395, 57.12, 57.375];
-/// Lite0's own input scale: `(v − 127) / 128`.
-const LITE0_CENTER: f32 = 127.0;
-const LITE0_SCALE: f32 = 128.0;
 
 /// Which backbone to fine-tune.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +34,9 @@ pub enum BackboneKind {
 }
 
 impl BackboneKind {
+    /// Every backbone, in the order of the command-line help.
+    pub const ALL: [BackboneKind; 2] = [BackboneKind::Resnet50, BackboneKind::EfficientnetLite0];
+
     /// The command-line name.
     pub fn name(self) -> &'static str {
         match self {
@@ -55,15 +54,19 @@ impl BackboneKind {
     }
 }
 
-impl std::str::FromStr for BackboneKind {
-    type Err = String;
+impl FromStr for BackboneKind {
+    type Err = BackboneError;
 
     /// The backbone of a command-line name (`resnet50`, `efficientnet-lite0`).
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        [BackboneKind::Resnet50, BackboneKind::EfficientnetLite0]
+    fn from_str(name: &str) -> Result<BackboneKind> {
+        BackboneKind::ALL
             .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| format!("unknown backbone `{s}`"))
+            .find(|b| b.name() == name)
+            .ok_or_else(|| {
+                BackboneError::Invalid(format!(
+                    "unknown backbone `{name}`: resnet50 or efficientnet-lite0"
+                ))
+            })
     }
 }
 
@@ -118,11 +121,28 @@ impl Backbone {
         })
     }
 
+    /// Which backbone this is.
+    pub fn kind(&self) -> BackboneKind {
+        match self {
+            Backbone::ResNet50(_) => BackboneKind::Resnet50,
+            Backbone::EfficientNetLite0(_) => BackboneKind::EfficientnetLite0,
+        }
+    }
+
     /// Pooled features `[N, d]` of ImageNet-normalised RGB images `[N, 3, H, W]`.
     pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
         match self {
+            Backbone::ResNet50(_) => self.own_scale_features(images),
+            Backbone::EfficientNetLite0(_) => self.own_scale_features(lite0_input(images)),
+        }
+    }
+
+    /// Pooled features `[N, d]` of RGB images `[N, 3, H, W]` in the scale the backbone was trained on:
+    /// ImageNet-normalised for ResNet-50, `(v − 127) / 128` for EfficientNet-Lite0.
+    pub fn own_scale_features(&self, images: Tensor<4>) -> Tensor<2> {
+        match self {
             Backbone::ResNet50(model) => model.features(images),
-            Backbone::EfficientNetLite0(model) => model.features(lite0_input(images)),
+            Backbone::EfficientNetLite0(model) => model.features(images),
         }
     }
 }
@@ -136,8 +156,8 @@ fn lite0_input(images: Tensor<4>) -> Tensor<4> {
             &device,
         )
     };
-    let scale = row(&|c| IMAGENET_STD[c] / LITE0_SCALE);
-    let shift = row(&|c| (IMAGENET_MEAN[c] - LITE0_CENTER) / LITE0_SCALE);
+    let scale = row(&|c| IMAGENET_STD[c] / LITE0_STD);
+    let shift = row(&|c| (IMAGENET_MEAN[c] - LITE0_MEAN) / LITE0_STD);
     images * scale + shift
 }
 
@@ -185,10 +205,14 @@ mod tests {
 
     #[test]
     fn backbone_names_parse_back() {
-        for kind in [BackboneKind::Resnet50, BackboneKind::EfficientnetLite0] {
-            assert_eq!(kind.name().parse::<BackboneKind>(), Ok(kind));
+        for kind in BackboneKind::ALL {
+            assert_eq!(kind.name().parse::<BackboneKind>().unwrap(), kind);
         }
-        assert!("resnet".parse::<BackboneKind>().is_err());
+        let err = "resnet".parse::<BackboneKind>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "unknown backbone `resnet`: resnet50 or efficientnet-lite0"
+        );
     }
 
     #[test]

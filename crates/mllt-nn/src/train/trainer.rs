@@ -5,6 +5,12 @@
 //! global clip at 35, SGD step at the scheduled rate. After each epoch a checkpoint and a JSONL log line are
 //! written to the output folder; after the last, the model is evaluated on `test` and `metrics.json` written.
 //!
+//! [`RunOptions::max_steps`] stops the run after that many global iterations, the learning-rate schedule
+//! unchanged; a run stopped inside an epoch logs that partial epoch but writes no checkpoint for it, so the
+//! checkpoint stays at the last complete epoch (none when the first epoch was cut) while `metrics.json`
+//! evaluates the model at the stop. `--resume` continues from that checkpoint, to the end of the schedule or
+//! to its own `max_steps`, and ends where an uninterrupted run with the same limit ends.
+//!
 //! Seeding, from the run's seed S alone: the head's initial weights come from ChaCha8(S) stream 0, the
 //! dropout masks from ChaCha8(S) stream 1, the sampler from S. Resuming restores the weights, momentum
 //! buffers, BN statistics and dropout stream from the checkpoint and replays the sampler's completed epochs,
@@ -64,6 +70,8 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// Continue from the checkpoint in `out`.
     pub resume: bool,
+    /// Stop after this many global iterations (the schedule is unchanged); `None` runs every epoch.
+    pub max_steps: Option<usize>,
 }
 
 /// Progress within an epoch, for progress bars.
@@ -503,11 +511,17 @@ pub fn train(
     write_atomic(&log_path, history_text(&history).as_bytes())?;
     write_atomic(&out.join(CONFIG_FILE), config.to_toml().as_bytes())?;
 
+    let max_steps = options.max_steps.unwrap_or(usize::MAX);
+    let mut epochs_run = state.epochs_done;
     for epoch in state.epochs_done..schedule.epochs {
+        if state.iteration >= max_steps {
+            break;
+        }
         let order = sampler.next_epoch();
-        let iterations = epoch_iterations(order.len(), schedule.batch_size)?;
+        let full = epoch_iterations(order.len(), schedule.batch_size)?;
+        let iterations = full.min(max_steps - state.iteration);
         let mut meter = EpochMeter::start(epoch, schedule.epochs, iterations, observer);
-        for items in order.chunks_exact(schedule.batch_size) {
+        for items in order.chunks_exact(schedule.batch_size).take(iterations) {
             let lr = schedule.lr(config.optimizer.lr, epoch, state.iteration);
             let (x, y) = batch(&data.train, items, device);
             let (next, value) = state.step(x, y, &loss, lr);
@@ -515,10 +529,13 @@ pub fn train(
             meter.record(value, lr, observer);
         }
         let record = meter.finish(state.iteration)?;
-        state.epochs_done = epoch + 1;
-        state
-            .checkpoint(config, options.seed, data.class_names())
-            .save(&ckpt_path)?;
+        epochs_run = epoch + 1;
+        if iterations == full {
+            state.epochs_done = epoch + 1;
+            state
+                .checkpoint(config, options.seed, data.class_names())
+                .save(&ckpt_path)?;
+        }
         append_line(&log_path, &record)?;
         observer.on_epoch_end(&record);
         history.push(record);
@@ -528,7 +545,7 @@ pub fn train(
     let extra = json!({
         "method": config.method,
         "seed": options.seed,
-        "epochs": state.epochs_done,
+        "epochs": epochs_run,
         "iterations": state.iteration,
         "final_train_loss": history.last().map(|r| r.loss),
         "train_items": data.train.len(),

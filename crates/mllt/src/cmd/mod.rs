@@ -1,5 +1,8 @@
 //! The subcommands, one file each.
 
+use std::str::FromStr;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 
 mod data;
@@ -36,7 +39,9 @@ const EXAMPLES: &str = "Examples:
   mllt data debtags --packages P --translations T --release R --out data/debtags-mlt
                                            build DebTags-MLT from Debian's Packages and Translation-en (MANIFEST)
   mllt features --data images/ --backbone efficientnet-lite0 --out feats/
-                                           1280-d EfficientNet-Lite0 features of an image folder (weights cached)";
+                                           1280-d EfficientNet-Lite0 features of an image folder (weights cached)
+  mllt features --data images/ --backbone resnet50 --weights resnet50.pth --out feats/
+                                           2048-d ResNet-50 features, the reference's test preprocessing";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -71,4 +76,14 @@ impl Command {
             Command::Features(a) => a.run(),
         }
     }
+}
+
+/// The value parser of a flag whose values are the `names` of a library enum, parsed with its `FromStr`:
+/// `--help` lists the names and any other value is refused by clap.
+fn named<T>(names: impl IntoIterator<Item = &'static str>) -> impl TypedValueParser<Value = T>
+where
+    T: FromStr + Clone + Send + Sync + 'static,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(names).try_map(|name| name.parse::<T>())
 }

@@ -308,6 +308,7 @@ fn run_one(
         seed,
         out,
         resume: false,
+        max_steps: None,
     };
     Ok(train(data, config, &options, device, &mut ())?.evaluation)
 }

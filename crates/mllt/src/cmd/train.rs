@@ -128,16 +128,21 @@ pub struct Args {
     json: bool,
     /// Fine-tune this image backbone end to end; --data is then an image dataset: voc:ROOT, voc-mlt:VOCDEVKIT
     /// (VOC2012 + VOC2007), coco:ROOT, coco-mlt:ROOT (train2017 + val2017) or an image folder.
-    #[arg(long, value_enum)]
-    backbone: Option<BackboneArg>,
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_parser = super::named::<BackboneKind>(BackboneKind::ALL.map(BackboneKind::name))
+    )]
+    backbone: Option<BackboneKind>,
     /// Backbone weights: a state dict (.pth or .safetensors, the original key names), or `none` for random
     /// initialisation [default: the cached ImageNet weights for efficientnet-lite0; required for resnet50].
     #[arg(long, value_name = "PATH|none", requires = "backbone")]
     weights: Option<PathBuf>,
     /// Stop once the run has done N iterations in all (counted from its start, across resumes; the schedule is
-    /// unchanged), with a checkpoint at that iteration that --resume with a larger or no --max-steps continues.
-    /// A stop inside an epoch logs that partial epoch; the resumed run replaces the line.
-    #[arg(long, value_name = "N", requires = "backbone", value_parser = clap::value_parser!(u64).range(1..))]
+    /// unchanged). An image run writes a checkpoint at that iteration, which --resume with a larger or no
+    /// --max-steps continues; a feature run checkpoints complete epochs only, so its --resume continues from the
+    /// last complete epoch. A stop inside an epoch logs that partial epoch; the resumed run replaces the line.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     max_steps: Option<u64>,
     /// Also write OUT/checkpoint.safetensors after every N-th iteration (counted over the run), not only at the
     /// end of each epoch: a killed run loses at most N iterations.
@@ -156,22 +161,6 @@ pub struct Args {
     /// Skip images that are missing or cannot be decoded (and report how many) instead of stopping.
     #[arg(long, requires = "backbone")]
     skip_bad_images: bool,
-}
-
-/// The image backbones of `--backbone`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum BackboneArg {
-    Resnet50,
-    EfficientnetLite0,
-}
-
-impl From<BackboneArg> for BackboneKind {
-    fn from(b: BackboneArg) -> BackboneKind {
-        match b {
-            BackboneArg::Resnet50 => BackboneKind::Resnet50,
-            BackboneArg::EfficientnetLite0 => BackboneKind::EfficientnetLite0,
-        }
-    }
 }
 
 impl Args {
@@ -200,13 +189,14 @@ impl Args {
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", config.method, self.seed)));
         if let Some(backbone) = self.backbone {
-            return self.finetune(config, &origin, backbone.into(), out);
+            return self.finetune(config, &origin, backbone, out);
         }
         let data = super::dataset::load(&self.data)?;
         let options = RunOptions {
             seed: self.seed,
             out: out.clone(),
             resume: self.resume,
+            max_steps: self.max_steps.map(|n| n as usize),
         };
         eprintln!(
             "{} ({origin}) on {}: {} train / {} test items, {} classes, d = {}; output {}",
@@ -257,12 +247,11 @@ impl Args {
         );
         print!("{}", map_table(evaluation));
         let out = weights.parent().unwrap_or(Path::new("."));
-        println!(
-            "wrote {}, {}, {}",
-            out.join(METRICS_FILE).display(),
-            out.join(LOG_FILE).display(),
-            weights.display()
-        );
+        // A feature run stopped by --max-steps inside its first epoch has no checkpoint.
+        let mut written = vec![out.join(METRICS_FILE), out.join(LOG_FILE)];
+        written.extend(weights.exists().then(|| weights.to_path_buf()));
+        let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        println!("wrote {}", written.join(", "));
         Ok(())
     }
 }

@@ -11,12 +11,13 @@
 # $SIZE x $SIZE (128) pixels; `frozen-*` train the head on `mllt features --resize stretch` features (the
 # test-time inputs of the image path), `ft-*` fine-tune backbone + head with the paper's recipe and the
 # reference augmentation, `ft-db-focal-lrS` scale the backbone's learning rate by S (0 = frozen backbone,
-# same augmentation). Runs are sequential; JOBS=2 runs two at a time.
+# same augmentation). Runs are sequential; JOBS=2 runs two at a time. TAG is appended to the run folders'
+# names (e.g. TAG=-400 with STEPS=400).
 set -euo pipefail
 DATA=${1:?usage: bench/finetune_vs_frozen.sh IMAGE_DIR [RUN...]}
 shift
 SEED=${SEED:-0} STEPS=${STEPS:-800} SIZE=${SIZE:-128} BATCH=${BATCH:-16} JOBS=${JOBS:-1}
-OUT=${OUT:-results/finetune}
+OUT=${OUT:-results/finetune} TAG=${TAG:-}
 MLLT=${MLLT:-target/release/mllt}
 ALL=(frozen-erm frozen-rs frozen-db-focal ft-erm ft-rs ft-db-focal ft-db-focal-lr0 ft-db-focal-lr0.1 ft-db-focal-lr0.01)
 RUNS=("${@:-${ALL[@]}}")
@@ -24,7 +25,7 @@ mkdir -p "$OUT/runs"
 FEATURES="$OUT/features-$SIZE"
 
 run() {
-  local name=$1 dir="$OUT/runs/$1" start
+  local name=$1 dir="$OUT/runs/$1$TAG" start
   rm -rf "$dir"
   start=$(date +%s)
   case $name in
@@ -41,7 +42,7 @@ run() {
     *) echo "unknown run $name" >&2; return 1 ;;
   esac
   echo "$(( $(date +%s) - start ))" > "$dir/wall_seconds"
-  echo "$name: $(( $(date +%s) - start )) s"
+  echo "$name$TAG: $(( $(date +%s) - start )) s"
 }
 
 if [[ " ${RUNS[*]} " == *" frozen-"* && ! -f "$FEATURES/features.safetensors" ]]; then

@@ -99,7 +99,8 @@ fn assert_close(what: &str, got: &[f64], want: &Value, relative: f64) {
 
 /// Mean binary cross-entropy with logits over `[2, 1000]`, targets from the golden file (PyTorch's stable
 /// form `max(z, 0) − z·t + log(1 + e^{−|z|})`).
-fn bce_loss(logits: Tensor<2>, golden: &Value, device: &Device) -> Tensor<1> {
+fn bce_loss(logits: Tensor<2>, golden: &Value) -> Tensor<1> {
+    let device = &logits.device();
     let mut targets = vec![0.0f32; 2 * resnet::NUM_CLASSES];
     for (n, classes) in golden["targets"].as_object().unwrap() {
         let n: usize = n.parse().unwrap();
@@ -224,6 +225,32 @@ fn assert_gradients(
     );
 }
 
+/// The fixed loss of `logits` (from `model`) equals PyTorch's within 1e-5 relative, then every trainable
+/// parameter's gradient matches (see [`assert_gradients`]).
+fn assert_loss_and_gradients<M: Module>(
+    what: &str,
+    model: &M,
+    logits: Tensor<2>,
+    golden: &Value,
+    reference: &Value,
+    key_map: &[(&str, &str)],
+) {
+    let loss = bce_loss(logits, golden);
+    let want = reference["loss"].as_f64().unwrap();
+    let got = floats(loss.clone())[0];
+    assert!(
+        (got - want).abs() <= 1e-5 * want,
+        "{what}: loss {got} vs {want}"
+    );
+    let grads = GradientsParams::from_grads(loss.backward(), model);
+    assert_gradients(
+        what,
+        &gradients_by_path(model, &grads),
+        &reference["gradients"],
+        key_map,
+    );
+}
+
 /// The shipped `.pth`, decompressed into `dir`, checked against the SHA-256 the script recorded.
 fn seeded_resnet50_pth(dir: &Path, golden: &Value) -> PathBuf {
     let compressed = include_bytes!("golden/resnet50_seeded.pth.bz2");
@@ -271,15 +298,12 @@ fn torchvision_resnet50_pth_forward_and_gradients() {
     model.load(&pth).unwrap();
     let model = model.freeze_stem_and_layer1();
     let logits = model.forward(photos(IMAGENET_MEAN, IMAGENET_STD, &device));
-    let loss = bce_loss(logits, &golden, &device);
-    let want = reference["loss"].as_f64().unwrap();
-    let got = floats(loss.clone())[0];
-    assert!((got - want).abs() <= 1e-5 * want, "loss {got} vs {want}");
-    let grads = GradientsParams::from_grads(loss.backward(), &model);
-    assert_gradients(
+    assert_loss_and_gradients(
         "ResNet-50",
-        &gradients_by_path(&model, &grads),
-        &reference["gradients"],
+        &model,
+        logits,
+        &golden,
+        reference,
         &resnet::KEY_MAP,
     );
 }
@@ -311,15 +335,12 @@ fn efficientnet_lite0_imagenet_forward_and_gradients() {
     let device = cpu_autodiff();
     let model = EfficientNetLite0::pretrained(Some(&weights), &device).unwrap();
     let logits = model.forward(photos(lite0.0, lite0.1, &device));
-    let loss = bce_loss(logits, &golden, &device);
-    let want = reference["loss"].as_f64().unwrap();
-    let got = floats(loss.clone())[0];
-    assert!((got - want).abs() <= 1e-5 * want, "loss {got} vs {want}");
-    let grads = GradientsParams::from_grads(loss.backward(), &model);
-    assert_gradients(
+    assert_loss_and_gradients(
         "EfficientNet-Lite0",
-        &gradients_by_path(&model, &grads),
-        &reference["gradients"],
+        &model,
+        logits,
+        &golden,
+        reference,
         &efficientnet_lite::KEY_MAP,
     );
 }

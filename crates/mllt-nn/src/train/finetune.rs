@@ -153,6 +153,38 @@ impl ImageState {
         check_resumable(path)?;
         let ck = ImageCheckpoint::load(path, device)?;
         let weights = weights_name(&options.weights);
+        // What else a checkpoint fixes besides the run's identity: (differs, why).
+        let image_checks = [
+            (
+                ck.backbone != options.backbone,
+                format!(
+                    "it was trained with backbone {}, not {}",
+                    ck.backbone.name(),
+                    options.backbone.name()
+                ),
+            ),
+            (
+                ck.image_size != options.image_size,
+                format!(
+                    "it was trained on {0}x{0} images, not {1}x{1}",
+                    ck.image_size, options.image_size
+                ),
+            ),
+            (
+                ck.backbone_lr_scale != options.backbone_lr_scale,
+                format!(
+                    "it was trained with backbone learning-rate scale {}, not {}",
+                    ck.backbone_lr_scale, options.backbone_lr_scale
+                ),
+            ),
+            (
+                ck.weights != weights,
+                format!(
+                    "its backbone started from weights `{}`, not `{weights}`",
+                    ck.weights
+                ),
+            ),
+        ];
         let mismatch = run_mismatch(
             (ck.seed, &ck.class_names, &ck.config),
             options.seed,
@@ -160,37 +192,9 @@ impl ImageState {
             config,
         )
         .or_else(|| {
-            (ck.backbone != options.backbone).then(|| {
-                format!(
-                    "it was trained with backbone {}, not {}",
-                    ck.backbone.name(),
-                    options.backbone.name()
-                )
-            })
-        })
-        .or_else(|| {
-            (ck.image_size != options.image_size).then(|| {
-                format!(
-                    "it was trained on {0}x{0} images, not {1}x{1}",
-                    ck.image_size, options.image_size
-                )
-            })
-        })
-        .or_else(|| {
-            (ck.backbone_lr_scale != options.backbone_lr_scale).then(|| {
-                format!(
-                    "it was trained with backbone learning-rate scale {}, not {}",
-                    ck.backbone_lr_scale, options.backbone_lr_scale
-                )
-            })
-        })
-        .or_else(|| {
-            (ck.weights != weights).then(|| {
-                format!(
-                    "its backbone started from weights `{}`, not `{weights}`",
-                    ck.weights
-                )
-            })
+            image_checks
+                .into_iter()
+                .find_map(|(differs, why)| differs.then_some(why))
         });
         if let Some(why) = mismatch {
             return Err(cannot_resume(path, why));

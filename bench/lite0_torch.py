@@ -4,11 +4,12 @@
 The same EfficientNet-Lite0 forward pass as the Rust model: TF-SAME padding, BatchNorm eps 1e-3, ReLU6, no
 squeeze-excitation, global average pooling to 1280-d features; batch 32 at 224 x 224, weights from the
 mllt cache ($MLLT_CACHE or ~/.cache/mllt/efficientnet-lite0-57934424.pth, filled by any `mllt features`
-run or by the Rust tests). Prints images/s for 1 thread and for torch's default thread count.
+run or by the Rust tests). Prints images/s for 1 thread and for torch's default thread count, or for the
+counts given with --threads.
 
 Exits 0 with a message when torch is not installed.
 
-    python3 bench/lite0_torch.py [--repeats 5]
+    python3 bench/lite0_torch.py [--repeats 5] [--threads 1 2]
 """
 
 import argparse
@@ -72,6 +73,7 @@ def features(sd, x):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, nargs="+", help="thread counts (default: 1 and torch's default)")
     args = parser.parse_args()
     path = weights_path()
     if not path.is_file():
@@ -80,7 +82,7 @@ def main():
 
     x = torch.rand(BATCH, 3, SIZE, SIZE) * 2 - 1
     default_threads = torch.get_num_threads()
-    for threads in sorted({1, default_threads}):
+    for threads in sorted(set(args.threads or [1, default_threads])):
         torch.set_num_threads(threads)
         with torch.inference_mode():
             features(sd, x)  # warm-up

@@ -2,6 +2,7 @@
 
 pub mod backbone;
 pub mod backend;
+pub mod conv;
 pub mod features;
 pub mod loss;
 pub mod model;

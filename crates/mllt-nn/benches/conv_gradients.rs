@@ -1,4 +1,4 @@
-//! The convolution kernels of `mllt_nn::conv` (forward pass, weight and input gradients) against
+//! The convolution kernels of `mllt_nn::kernels` (forward pass, weight and input gradients) against
 //! burn-flex's own forward pass and burn's generic backward pass, on layers of the two backbones at
 //! batch 8 (224 px input): criterion's `elem/s` is images/s through that layer.
 
@@ -11,7 +11,7 @@ use burn::backend::ops::ModuleOps;
 use burn::tensor::TensorData;
 use burn::tensor::ops::ConvOptions;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mllt_nn::conv::ConvBackend;
+use mllt_nn::kernels::CpuKernels;
 
 const BATCH: usize = 8;
 

@@ -2,8 +2,8 @@
 
 pub mod backbone;
 pub mod backend;
-pub mod conv;
 pub mod features;
+pub mod kernels;
 pub mod loss;
 pub mod model;
 pub mod train;

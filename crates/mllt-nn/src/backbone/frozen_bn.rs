@@ -43,12 +43,11 @@ impl FrozenBatchNorm2d {
     /// `scale = γ / √(σ² + ε)`, `shift = β − μ · scale`, `y = x · scale + shift`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let device = x.device();
-        let [channels] = self.weight.dims();
         let mean = self.running_mean.value().to_device(&device);
         let var = self.running_var.value().to_device(&device);
         let scale = self.weight.val() / var.add_scalar(self.epsilon).sqrt();
         let shift = self.bias.val() - mean * scale.clone();
-        x * scale.reshape([1, channels, 1, 1]) + shift.reshape([1, channels, 1, 1])
+        crate::kernels::channel_affine(x, scale, shift)
     }
 }
 

@@ -20,7 +20,6 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::store::ApplyResult;
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use super::Result;
@@ -107,9 +106,9 @@ impl Bottleneck {
             Some(d) => d.bn.forward(kernels::conv2d(&d.conv, x.clone())),
             None => x.clone(),
         };
-        let h = relu(self.bn1.forward(kernels::conv2d(&self.conv1, x)));
-        let h = relu(self.bn2.forward(kernels::conv2d(&self.conv2, h)));
-        relu(self.bn3.forward(kernels::conv2d(&self.conv3, h)) + shortcut)
+        let h = kernels::relu(self.bn1.forward(kernels::conv2d(&self.conv1, x)));
+        let h = kernels::relu(self.bn2.forward(kernels::conv2d(&self.conv2, h)));
+        kernels::relu(self.bn3.forward(kernels::conv2d(&self.conv3, h)) + shortcut)
     }
 }
 
@@ -179,7 +178,7 @@ impl ResNet50 {
 
     /// Global-average-pooled features `[N, 2048]` of images `[N, 3, H, W]` (ImageNet-normalised RGB).
     pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = relu(self.bn1.forward(kernels::conv2d(&self.conv1, images)));
+        let x = kernels::relu(self.bn1.forward(kernels::conv2d(&self.conv1, images)));
         let x = self.maxpool.forward(x);
         let x = [&self.layer1, &self.layer2, &self.layer3, &self.layer4]
             .into_iter()

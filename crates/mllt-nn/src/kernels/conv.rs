@@ -139,7 +139,7 @@ fn inside(count: usize, stride: usize, offset: isize, len: usize) -> std::ops::R
 }
 
 /// `Σ a_i · b_i` with eight independent partial sums, so that the compiler vectorises it.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail: f32 = a8
@@ -151,6 +151,19 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     for (x, y) in a8.zip(b8) {
         for i in 0..8 {
             acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `Σ a_i` with eight independent partial sums.
+pub(super) fn sum(a: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let a8 = a.chunks_exact(8);
+    let tail: f32 = a8.remainder().iter().sum();
+    for x in a8 {
+        for i in 0..8 {
+            acc[i] += x[i];
         }
     }
     acc.iter().sum::<f32>() + tail
@@ -292,7 +305,7 @@ fn columns<'a>(x_b: &'a [f32], s: &ConvShape, col: &'a mut Vec<f32>) -> &'a [f32
 pub fn forward_dense(x: &[f32], w: &[f32], s: &ConvShape) -> Vec<f32> {
     let (k, l) = (s.channels_in * s.taps(), s.output_plane());
     let (x_len, y_len) = (s.channels_in * s.input_plane(), s.channels_out * l);
-    let mut y = vec![0.0f32; s.batch * y_len];
+    let mut y = super::zeros(s.batch * y_len);
     let mut col = Vec::new();
     for (x_b, y_b) in x.chunks_exact(x_len).zip(y.chunks_exact_mut(y_len)) {
         // y_b = W · col(x_b): [C_out, K] · [K, L].
@@ -342,11 +355,11 @@ pub fn weight_grad_dense(x: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
 pub fn input_grad_dense(w: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
     let (k, l) = (s.channels_in * s.taps(), s.output_plane());
     let x_len = s.channels_in * s.input_plane();
-    let mut dx = vec![0.0f32; s.batch * x_len];
+    let mut dx = super::zeros(s.batch * x_len);
     let mut dcol = if s.is_pointwise() {
         Vec::new()
     } else {
-        vec![0.0f32; k * l]
+        super::zeros(k * l)
     };
     for (dx_b, dy_b) in dx
         .chunks_exact_mut(x_len)
@@ -457,7 +470,7 @@ type Scratch = (Vec<f32>, Vec<f32>);
 pub fn forward_depthwise(x: &[f32], w: &[f32], s: &ConvShape) -> Vec<f32> {
     let (plane_in, plane_out, taps) = (s.input_plane(), s.output_plane(), s.taps());
     let span = s.output[0] * s.phase_dims()[1];
-    let mut y = vec![0.0f32; s.batch * s.channels_out * plane_out];
+    let mut y = super::zeros(s.batch * s.channels_out * plane_out);
     y.par_chunks_mut(plane_out).enumerate().for_each_init(
         Scratch::default,
         |(phases, acc), (bc, out)| {
@@ -510,7 +523,7 @@ pub fn input_grad_depthwise(w: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
     let (plane_in, plane_out, taps) = (s.input_plane(), s.output_plane(), s.taps());
     let [hq, wq] = s.phase_dims();
     let span = s.output[0] * wq;
-    let mut dx = vec![0.0f32; s.batch * s.channels_in * plane_in];
+    let mut dx = super::zeros(s.batch * s.channels_in * plane_in);
     dx.par_chunks_mut(plane_in).enumerate().for_each_init(
         Scratch::default,
         |(phases, g), (bc, plane)| {

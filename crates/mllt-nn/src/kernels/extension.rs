@@ -1,6 +1,7 @@
 //! The backbones' kernels as a burn backend extension: on Flex the convolution's forward pass and both
-//! gradients are [`super::conv`], ReLU6 is [`super::relu6`]; the autodiff backend records one graph node
-//! per call, whose backward step calls the gradients.
+//! gradients are [`super::conv`], the activations [`super::bounded_relu`], the frozen BatchNorm
+//! [`super::channel_affine`]; the autodiff backend records one graph node per call, whose backward step
+//! calls the gradients.
 
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -8,16 +9,16 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::ModuleOps;
+use burn::backend::ops::{FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{
     Autodiff, Backend, Flex, TensorMetadata, backend_extension, get_or_init_device_settings,
 };
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DType, Shape, TensorData};
+use burn::tensor::{DType, Shape, Slice, TensorData};
 
 use super::conv::{self, ConvKind, ConvShape};
-use super::relu6;
+use super::{bounded_relu, channel_affine};
 
 /// The operations of the backbones a backend may compute its own way; the defaults are burn's.
 #[backend_extension(Flex, Autodiff)]
@@ -51,30 +52,72 @@ pub trait CpuKernels: Backend {
         Self::conv2d_weight_backward(x, weight, output_grad, options)
     }
 
-    /// `min(max(x, 0), 6)`.
-    fn relu6(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        relu6_by_ops::<Self>(x)
+    /// `min(max(x, 0), max)`: ReLU with `max = ∞`, ReLU6 with `max = 6`.
+    fn bounded_relu(x: FloatTensor<Self>, max: f32) -> FloatTensor<Self> {
+        Self::float_clamp(x, 0.0.into(), max.into())
     }
 
-    /// The gradient of `relu6` at `x`: `output_grad` where `0 < x < 6`, else 0 (PyTorch's).
-    fn relu6_grad(x: FloatTensor<Self>, output_grad: FloatTensor<Self>) -> FloatTensor<Self> {
-        relu6_grad_by_ops::<Self>(x, output_grad)
+    /// The gradient of `bounded_relu` at `x`: `output_grad` where `0 < x < max`, else 0 (PyTorch's).
+    fn bounded_relu_grad(
+        x: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        max: f32,
+    ) -> FloatTensor<Self> {
+        let bool_dtype = get_or_init_device_settings::<Self>(&x.device()).bool_dtype;
+        let outside = Self::bool_or(
+            Self::float_lower_equal_elem(x.clone(), 0.0.into(), bool_dtype),
+            Self::float_greater_equal_elem(x, max.into(), bool_dtype),
+        );
+        Self::float_mask_fill(output_grad, outside, 0.0.into())
+    }
+
+    /// `x[n, c, …] · scale[c] + shift[c]` for `x` of rank ≥ 2.
+    fn channel_affine(
+        x: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let channels = per_channel(&x);
+        let y = Self::float_mul(x, Self::float_reshape(scale, channels.clone()));
+        Self::float_add(y, Self::float_reshape(shift, channels))
+    }
+
+    /// The gradient of `channel_affine` with respect to `x`: `output_grad[n, c, …] · scale[c]`.
+    fn channel_affine_x_grad(
+        scale: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let channels = per_channel(&output_grad);
+        Self::float_mul(output_grad, Self::float_reshape(scale, channels))
+    }
+
+    /// The gradients of `channel_affine` with respect to `scale` and `shift`, as rows of one `[2, C]`
+    /// tensor: `Σ x · output_grad` and `Σ output_grad` over every axis but 1.
+    fn channel_affine_parameter_grads(
+        x: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let dims = output_grad.shape().to_vec();
+        let sum_but_channels = |t: FloatTensor<Self>| {
+            let t = (0..dims.len())
+                .filter(|&d| d != 1)
+                .fold(t, |t, d| Self::float_sum_dim(t, d));
+            Self::float_reshape(t, Shape::from([1, dims[1]]))
+        };
+        let scale = sum_but_channels(Self::float_mul(x, output_grad.clone()));
+        Self::float_cat(vec![scale, sum_but_channels(output_grad)], 0)
     }
 }
 
-/// [`CpuKernels::relu6`] from burn's tensor operations.
-fn relu6_by_ops<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
-    B::float_clamp(x, 0.0.into(), 6.0.into())
-}
-
-/// [`CpuKernels::relu6_grad`] from burn's tensor operations.
-fn relu6_grad_by_ops<B: Backend>(x: FloatTensor<B>, output_grad: FloatTensor<B>) -> FloatTensor<B> {
-    let bool_dtype = get_or_init_device_settings::<B>(&x.device()).bool_dtype;
-    let outside = B::bool_or(
-        B::float_lower_equal_elem(x.clone(), 0.0.into(), bool_dtype),
-        B::float_greater_equal_elem(x, 6.0.into(), bool_dtype),
-    );
-    B::float_mask_fill(output_grad, outside, 0.0.into())
+/// The shape `[1, C, 1, …]` that broadcasts a per-channel vector over `x`.
+fn per_channel<T: TensorMetadata>(x: &T) -> Shape {
+    let dims = x.shape().to_vec();
+    Shape::from(
+        dims.iter()
+            .enumerate()
+            .map(|(d, &n)| if d == 1 { n } else { 1 })
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// The geometry of `conv2d(x, weight)` when this crate's f32 kernels handle it (f32, dense or depthwise),
@@ -165,21 +208,52 @@ impl CpuKernels for Flex {
         flex(dw, weight.shape())
     }
 
-    fn relu6(x: FlexTensor) -> FlexTensor {
+    fn bounded_relu(x: FlexTensor, max: f32) -> FlexTensor {
         if x.dtype() != DType::F32 {
-            return relu6_by_ops::<Flex>(x);
+            return <Flex as FloatTensorOps<Flex>>::float_clamp(x, 0.0.into(), max.into());
         }
         let xs = contiguous(&x);
-        flex(relu6::forward(slice(&xs)), x.shape())
+        flex(bounded_relu::forward(slice(&xs), max), x.shape())
     }
 
-    fn relu6_grad(x: FlexTensor, output_grad: FlexTensor) -> FlexTensor {
-        if x.dtype() != DType::F32 || output_grad.dtype() != DType::F32 {
-            return relu6_grad_by_ops::<Flex>(x, output_grad);
-        }
+    fn bounded_relu_grad(x: FlexTensor, output_grad: FlexTensor, max: f32) -> FlexTensor {
         let (xs, dy) = (contiguous(&x), contiguous(&output_grad));
-        flex(relu6::backward(slice(&xs), slice(&dy)), x.shape())
+        flex(
+            bounded_relu::backward(slice(&xs), slice(&dy), max),
+            x.shape(),
+        )
     }
+
+    fn channel_affine(x: FlexTensor, scale: FlexTensor, shift: FlexTensor) -> FlexTensor {
+        let (xs, scale, shift) = (contiguous(&x), contiguous(&scale), contiguous(&shift));
+        let plane = plane_size(&x);
+        flex(
+            channel_affine::forward(slice(&xs), slice(&scale), slice(&shift), plane),
+            x.shape(),
+        )
+    }
+
+    fn channel_affine_x_grad(scale: FlexTensor, output_grad: FlexTensor) -> FlexTensor {
+        let (scale, dy) = (contiguous(&scale), contiguous(&output_grad));
+        let plane = plane_size(&output_grad);
+        flex(
+            channel_affine::input_grad(slice(&dy), slice(&scale), plane),
+            output_grad.shape(),
+        )
+    }
+
+    fn channel_affine_parameter_grads(x: FlexTensor, output_grad: FlexTensor) -> FlexTensor {
+        let (xs, dy) = (contiguous(&x), contiguous(&output_grad));
+        let channels = x.shape().as_slice()[1];
+        let sums =
+            channel_affine::parameter_grads(slice(&xs), slice(&dy), channels, plane_size(&x));
+        flex(sums, [2, channels])
+    }
+}
+
+/// The elements of one `(n, c)` plane of `x`: the product of its axes after the channel axis.
+fn plane_size(x: &FlexTensor) -> usize {
+    x.shape().as_slice()[2..].iter().product()
 }
 
 /// The backward step of `conv2d_nobias`: the checkpointed input and weight, and the options.
@@ -218,12 +292,12 @@ impl<B: Backend + CpuKernels> Backward<B, 2> for Conv2dBackward {
     }
 }
 
-/// The backward step of `relu6`: the checkpointed input.
+/// The backward step of `bounded_relu`: the checkpointed input and the bound.
 #[derive(Debug)]
-struct Relu6Backward;
+struct BoundedReluBackward;
 
-impl<B: Backend + CpuKernels> Backward<B, 1> for Relu6Backward {
-    type State = NodeId;
+impl<B: Backend + CpuKernels> Backward<B, 1> for BoundedReluBackward {
+    type State = (NodeId, f32);
 
     fn backward(
         self,
@@ -233,25 +307,90 @@ impl<B: Backend + CpuKernels> Backward<B, 1> for Relu6Backward {
     ) {
         let [node_x] = ops.parents;
         let output_grad = grads.consume::<B>(&ops.node);
-        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(ops.state);
+        let (x_state, max) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
         if let Some(node) = node_x {
-            grads.register::<B>(node.id, B::relu6_grad(x, output_grad));
+            grads.register::<B>(node.id, B::bounded_relu_grad(x, output_grad, max));
+        }
+    }
+}
+
+/// The backward step of `channel_affine`: the checkpointed input and scale.
+#[derive(Debug)]
+struct ChannelAffineBackward;
+
+impl<B: Backend + CpuKernels> Backward<B, 3> for ChannelAffineBackward {
+    type State = (NodeId, NodeId);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_scale, node_shift] = ops.parents;
+        let output_grad = grads.consume::<B>(&ops.node);
+        let (x_state, scale_state) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+        let scale = checkpointer.retrieve_node_output::<FloatTensor<B>>(scale_state);
+        if node_scale.is_some() || node_shift.is_some() {
+            let sums = B::channel_affine_parameter_grads(x, output_grad.clone());
+            let channels = sums.shape().as_slice()[1];
+            let row = |r: usize| {
+                let row = B::float_slice(
+                    sums.clone(),
+                    &[Slice::from(r..r + 1), Slice::from(0..channels)],
+                );
+                B::float_reshape(row, Shape::from([channels]))
+            };
+            for (node, r) in [(node_scale, 0), (node_shift, 1)] {
+                if let Some(node) = node {
+                    grads.register::<B>(node.id, row(r));
+                }
+            }
+        }
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, B::channel_affine_x_grad(scale, output_grad));
         }
     }
 }
 
 impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
-    fn relu6(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        match Relu6Backward
+    fn bounded_relu(x: FloatTensor<Self>, max: f32) -> FloatTensor<Self> {
+        match BoundedReluBackward
             .prepare::<C>([x.node()])
             .compute_bound()
             .stateful()
         {
             OpsKind::Tracked(mut prep) => {
                 let state = prep.checkpoint(&x);
-                prep.finish(state, B::relu6(x.into_primitive()))
+                prep.finish((state, max), B::bounded_relu(x.into_primitive(), max))
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::relu6(x.into_primitive())),
+            OpsKind::UnTracked(prep) => prep.finish(B::bounded_relu(x.into_primitive(), max)),
+        }
+    }
+
+    fn channel_affine(
+        x: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let prepared = ChannelAffineBackward.prepare::<C>([x.node(), scale.node(), shift.node()]);
+        match prepared.compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&scale));
+                let y = B::channel_affine(
+                    x.into_primitive(),
+                    scale.into_primitive(),
+                    shift.into_primitive(),
+                );
+                prep.finish(state, y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::channel_affine(
+                x.into_primitive(),
+                scale.into_primitive(),
+                shift.into_primitive(),
+            )),
         }
     }
 

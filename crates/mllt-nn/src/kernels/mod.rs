@@ -1,18 +1,32 @@
 //! The backbones' compute kernels. On the Flex CPU backend the convolutions (forward pass and both
-//! gradients, [`conv`]) and ReLU6 ([`relu6`]) are this crate's, plugged into burn through a backend
+//! gradients, [`conv`]), the activations ([`bounded_relu`]) and the frozen BatchNorm
+//! ([`channel_affine`]) are this crate's, parallel on rayon, plugged into burn through a backend
 //! extension ([`CpuKernels`]); on any other backend they are burn's own operations.
 
+pub mod bounded_relu;
+pub mod channel_affine;
 pub mod conv;
 mod extension;
-pub mod relu6;
 
 use burn::backend::{Dispatch, DispatchDevice};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
+use rayon::prelude::*;
 
 pub use extension::CpuKernels;
+
+/// The fewest elements one rayon task of an element-wise kernel takes.
+const MIN_LEN: usize = 1 << 14;
+
+/// `len` zeros, written in parallel (a fresh buffer's page faults and zeroing are spread over the
+/// threads instead of stalling the calling one).
+fn zeros(len: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(len);
+    out.par_extend(rayon::iter::repeat_n(0.0f32, len).with_min_len(MIN_LEN));
+    out
+}
 
 /// Whether `tensor` lives on Flex (with or without autodiff), where [`CpuKernels`] applies.
 fn on_flex<const D: usize>(tensor: &Tensor<D>) -> bool {
@@ -51,12 +65,46 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     ))
 }
 
-/// ReLU6 with PyTorch's gradient: [`CpuKernels::relu6`] on Flex.
+/// ReLU with PyTorch's gradient: [`CpuKernels::bounded_relu`] on Flex.
+pub fn relu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    bounded_relu(x, f32::INFINITY, burn::tensor::activation::relu)
+}
+
+/// ReLU6 with PyTorch's gradient: [`CpuKernels::bounded_relu`] on Flex.
 pub fn relu6<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    bounded_relu(x, 6.0, burn::tensor::activation::relu6)
+}
+
+fn bounded_relu<const D: usize>(
+    x: Tensor<D>,
+    max: f32,
+    elsewhere: fn(Tensor<D>) -> Tensor<D>,
+) -> Tensor<D> {
     if !on_flex(&x) {
-        return burn::tensor::activation::relu6(x);
+        return elsewhere(x);
     }
-    Tensor::from_dispatch(<Dispatch as CpuKernels>::relu6(x.into_dispatch()))
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::bounded_relu(
+        x.into_dispatch(),
+        max,
+    ))
+}
+
+/// `x[n, c, …] · scale[c] + shift[c]`: [`CpuKernels::channel_affine`] (one fused pass on Flex).
+pub fn channel_affine<const D: usize>(
+    x: Tensor<D>,
+    scale: Tensor<1>,
+    shift: Tensor<1>,
+) -> Tensor<D> {
+    if !on_flex(&x) {
+        let mut channels = [1; D];
+        channels[1] = scale.dims()[0];
+        return x * scale.reshape(channels) + shift.reshape(channels);
+    }
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::channel_affine(
+        x.into_dispatch(),
+        scale.into_dispatch(),
+        shift.into_dispatch(),
+    ))
 }
 
 /// TensorFlow's `SAME` padding of one axis, as burn's [`PaddingConfig2d::Same`] computes it: the output

@@ -14,11 +14,21 @@ use mllt_nn::train::{
 };
 use serde_json::Value;
 
+fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mllt"));
+    command.args(args);
+    command
+}
+
 fn mllt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mllt"))
-        .args(args)
-        .output()
-        .unwrap()
+    command(args).output().unwrap()
+}
+
+/// `mllt args` on `threads` rayon threads.
+fn mllt_on(threads: usize, args: &[&str]) -> Output {
+    let mut command = command(args);
+    command.env("RAYON_NUM_THREADS", threads.to_string());
+    command.output().unwrap()
 }
 
 /// A 48×40 image with a colour that depends on `k`, saved as PNG or JPEG by the extension of `path`.
@@ -260,8 +270,13 @@ fn resnet50_needs_weights_or_none() {
 
 /// `mllt train --backbone BACKBONE` of `erm` for `--epochs 2` (16 training images in batches of 4: 4 iterations
 /// per epoch, 32×32 pixels) with seed 5 into `out`, with `extra` flags (which may set another seed, batch
-/// size or image size).
+/// size or image size), on 2 threads.
 fn two_epochs(data: &str, out: &Path, backbone: &str, extra: &[&str]) -> Output {
+    two_epochs_on(2, data, out, backbone, extra)
+}
+
+/// [`two_epochs`] on `threads` rayon threads.
+fn two_epochs_on(threads: usize, data: &str, out: &Path, backbone: &str, extra: &[&str]) -> Output {
     let out = out.to_str().unwrap();
     let mut args = vec![
         "train",
@@ -289,7 +304,7 @@ fn two_epochs(data: &str, out: &Path, backbone: &str, extra: &[&str]) -> Output 
         }
     }
     args.extend_from_slice(extra);
-    mllt(&args)
+    mllt_on(threads, &args)
 }
 
 fn succeeds(output: Output) {
@@ -314,15 +329,15 @@ fn log_records(out: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// Runs `backbone` for 2 epochs (8 iterations) uninterrupted, and again stopped by --max-steps inside the first
-/// epoch (iteration `stop`), resumed up to the epoch's end (iteration 4) and resumed to the end: the weights
-/// and the log are identical.
+/// Runs `backbone` for 2 epochs (8 iterations) uninterrupted on one thread, and again on 2 and 3 threads stopped
+/// by --max-steps inside the first epoch (iteration `stop`), resumed up to the epoch's end (iteration 4) and
+/// resumed to the end: the weights and the log are identical, whatever the thread count.
 fn resume_matches_an_uninterrupted_run(backbone: &str, stop: &str) {
     let dir = tempfile::tempdir().unwrap();
     image_folder(dir.path());
     let data = dir.path().to_str().unwrap();
     let full = dir.path().join("full");
-    succeeds(two_epochs(data, &full, backbone, &[]));
+    succeeds(two_epochs_on(1, data, &full, backbone, &[]));
     let full_log = log_records(&full);
     assert_eq!(full_log.len(), 2);
     assert_eq!(full_log[0]["iterations"], 4, "{full_log:?}");
@@ -333,7 +348,7 @@ fn resume_matches_an_uninterrupted_run(backbone: &str, stop: &str) {
     let partial = log_records(&part);
     assert_eq!(partial.len(), 1);
     assert_eq!(partial[0]["iterations"].to_string(), stop);
-    let output = two_epochs(data, &part, backbone, &["--resume", "--max-steps", "4"]);
+    let output = two_epochs_on(3, data, &part, backbone, &["--resume", "--max-steps", "4"]);
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     succeeds(output);
     assert!(

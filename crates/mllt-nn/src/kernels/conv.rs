@@ -569,10 +569,8 @@ mod tests {
         for b in 0..s.batch {
             for co in 0..s.channels_out {
                 let g = co / cout_g;
-                for (o, &grad) in dy[(b * s.channels_out + co) * pout..][..pout]
-                    .iter()
-                    .enumerate()
-                {
+                let first = (b * s.channels_out + co) * pout;
+                for (o, &grad) in dy[first..first + pout].iter().enumerate() {
                     let out = [o / s.output[1], o % s.output[1]];
                     for cl in 0..cin_g {
                         let ci = g * cin_g + cl;

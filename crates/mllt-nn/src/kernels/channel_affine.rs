@@ -35,7 +35,7 @@ pub fn input_grad(dy: &[f32], scale: &[f32], plane: usize) -> Vec<f32> {
 
 /// `[Σ x · dy per channel…, Σ dy per channel…]` (`2 · channels` values).
 pub fn parameter_grads(x: &[f32], dy: &[f32], channels: usize, plane: usize) -> Vec<f32> {
-    let planes = if plane == 0 { 0 } else { x.len() / plane };
+    let planes = x.len().checked_div(plane).unwrap_or(0);
     let sums: Vec<(f32, f32)> = (0..channels)
         .into_par_iter()
         .map(|c| {

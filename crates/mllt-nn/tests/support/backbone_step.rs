@@ -6,7 +6,7 @@
 //! Shared, with `#[path]`, by `tests/wgpu_matches_cpu.rs` (CPU and wgpu from the same weights) and
 //! `examples/gpu_steps.rs` (images/s on a GPU backend).
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::loss::{BinaryCrossEntropyLoss, BinaryCrossEntropyLossConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::GradientsParams;
@@ -27,6 +27,17 @@ pub struct BackboneStep {
     /// Two optimisers: their momentum buffers are keyed by module path.
     sgd: (Sgd, Sgd),
     lr: f64,
+}
+
+/// Draws every parameter's random initial value now. burn initialises a parameter lazily, on first use and
+/// from the random generator of the device it is on by then: a module moved to another device before its
+/// first use would draw its weights there.
+struct Materialise;
+
+impl ModuleVisitor for Materialise {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
+    }
 }
 
 /// What one step measured, read back to the host (so a step ends with the device synchronised).
@@ -56,6 +67,8 @@ impl BackboneStep {
         let backbone = Backbone::new(kind, &BackboneWeights::Random, init)
             .expect("random weights need no file");
         let head: Linear = LinearConfig::new(kind.feature_dim(), CLASSES).init(init);
+        backbone.visit(&mut Materialise);
+        head.visit(&mut Materialise);
         let pixels: Vec<f32> = (0..batch * 3 * size * size)
             .map(|i| (i as f32 * 0.01).sin())
             .collect();

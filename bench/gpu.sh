@@ -4,7 +4,7 @@
 # steps, on each GPU backend of mllt that builds here (wgpu, then cuda), and the same steps in PyTorch on the
 # first CUDA device. Each line gives images/s: the batch over the median step time.
 #
-#     bench/gpu.sh [--steps 50] [--batch 32] [--size 224] [--profile release]
+#     bench/gpu.sh [--steps 50] [--batch 32] [--size 224] [--profile release] [--backends wgpu,cuda]
 #
 # mllt's side is `crates/mllt-nn/examples/gpu_steps.rs`, built per backend into its own target directory
 # ($CARGO_TARGET_DIR or target/, then gpu-wgpu/ or gpu-cuda/), so that switching features rebuilds nothing.
@@ -14,15 +14,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps=50 batch=32 size=224 profile=release
+steps=50 batch=32 size=224 profile=release backends=wgpu,cuda
 while (($#)); do
     case $1 in
     --steps) steps=$2 ;;
     --batch) batch=$2 ;;
     --size) size=$2 ;;
     --profile) profile=$2 ;;
+    --backends) backends=$2 ;;
     *)
-        echo "unknown argument $1: --steps N, --batch N, --size S, --profile P" >&2
+        echo "unknown argument $1: --steps N, --batch N, --size S, --profile P, --backends LIST" >&2
         exit 2
         ;;
     esac
@@ -30,8 +31,12 @@ while (($#)); do
 done
 
 base=${CARGO_TARGET_DIR:-target}
-dir=$([[ $profile == dev ]] && echo debug || echo "$profile")
-for backend in wgpu cuda; do
+case $profile in
+dev | test) dir=debug ;;
+bench) dir=release ;;
+*) dir=$profile ;;
+esac
+for backend in ${backends//,/ }; do
     target=$base/gpu-$backend
     log=$target/gpu_steps-build.log
     mkdir -p "$target"

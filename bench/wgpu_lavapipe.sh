@@ -31,6 +31,8 @@ export VK_DRIVER_FILES=$icd VK_ICD_FILENAMES=$icd
 # cubecl's autotune times alternative kernels to pick the fastest; on a software driver that costs minutes
 # and decides nothing worth knowing (every alternative computes the same result).
 export CUBECL_AUTOTUNE_LEVEL=${CUBECL_AUTOTUNE_LEVEL:-minimal}
+# Vulkan's window-system layer complains on every start without one (nothing is drawn).
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 echo "Vulkan ICD: $icd"
 
 test_cmd=(cargo test -p mllt-nn --features wgpu --test wgpu_matches_cpu)

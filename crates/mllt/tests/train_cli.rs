@@ -268,22 +268,30 @@ fn bad_input_is_one_error_line_naming_the_culprit() {
 
     // A backend this build lacks: the flag and the cargo feature to build with, before any data is read.
     for kind in DeviceKind::ALL.into_iter().filter(|k| !k.is_built()) {
-        let device = ["--device", kind.name()];
+        let name = kind.name();
         let train = [
-            &["train", "--data", s(&missing), "--method", "erm"][..],
-            &device,
-        ]
-        .concat();
+            "train",
+            "--data",
+            s(&missing),
+            "--method",
+            "erm",
+            "--device",
+            name,
+        ];
         let test = [
-            &["test", "--data", s(&missing), "--checkpoint", s(&not_ckpt)][..],
-            &device,
-        ]
-        .concat();
-        for args in [train, test] {
-            let e = error(mllt(&args));
+            "test",
+            "--data",
+            s(&missing),
+            "--checkpoint",
+            s(&not_ckpt),
+            "--device",
+            name,
+        ];
+        for args in [&train[..], &test[..]] {
+            let e = error(mllt(args));
             assert!(
-                e.contains(&format!("--device {}", kind.name()))
-                    && e.contains(&format!("--features {}", kind.name())),
+                e.contains(&format!("--device {name}"))
+                    && e.contains(&format!("--features {name}")),
                 "{e}"
             );
         }

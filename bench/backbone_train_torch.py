@@ -12,6 +12,11 @@ Random weights (the speed does not depend on them). Prints images/s, the median 
 Exits 0 with a message when torch is not installed.
 
     python3 bench/backbone_train_torch.py [--repeats 5] [--threads 2]
+
+On a GPU (`bench/gpu.sh`): --device cuda, another --batch and --size, --steps (the same as --repeats), and
+--backbone to run one of the two:
+
+    python3 bench/backbone_train_torch.py --device cuda --batch 32 --steps 50 --backbone resnet50_frozen1
 """
 
 import argparse
@@ -37,19 +42,19 @@ from resnet50_golden import ResNet50  # noqa: E402
 BATCH, SIZE, CLASSES = 8, 224, 80
 
 
-def lite0_state_dict():
-    """Lite0's trainable state dict with random convolutions and identity BatchNorms."""
+def lite0_state_dict(device):
+    """Lite0's trainable state dict with random convolutions and identity BatchNorms, on `device`."""
     sd = {}
 
     def conv(name, shape):
         fan_in = math.prod(shape[1:])
-        sd[name] = (torch.randn(shape) * math.sqrt(2.0 / fan_in)).requires_grad_()
+        sd[name] = (torch.randn(shape, device=device) * math.sqrt(2.0 / fan_in)).requires_grad_()
 
     def bn(name, c):
-        sd[name + ".weight"] = torch.ones(c, requires_grad=True)
-        sd[name + ".bias"] = torch.zeros(c, requires_grad=True)
-        sd[name + ".running_mean"] = torch.zeros(c)
-        sd[name + ".running_var"] = torch.ones(c)
+        sd[name + ".weight"] = torch.ones(c, device=device, requires_grad=True)
+        sd[name + ".bias"] = torch.zeros(c, device=device, requires_grad=True)
+        sd[name + ".running_mean"] = torch.zeros(c, device=device)
+        sd[name + ".running_var"] = torch.ones(c, device=device)
 
     conv("_conv_stem.weight", [32, 3, 3, 3])
     bn("_bn0", 32)
@@ -70,12 +75,13 @@ def lite0_state_dict():
     return sd
 
 
-def images_per_second(features, params, dim, repeats):
-    head = nn.Linear(dim, CLASSES)
+def images_per_second(features, params, dim, repeats, batch=BATCH, size=SIZE, device="cpu"):
+    head = nn.Linear(dim, CLASSES).to(device)
     params = [p for p in params if p.requires_grad] + list(head.parameters())
     opt = torch.optim.SGD(params, lr=0.02, momentum=0.9, weight_decay=1e-4)
-    x = torch.sin(torch.arange(BATCH * 3 * SIZE * SIZE, dtype=torch.float32) * 0.01).reshape(BATCH, 3, SIZE, SIZE)
-    y = (torch.arange(BATCH * CLASSES) % 7 == 0).float().reshape(BATCH, CLASSES)
+    x = torch.sin(torch.arange(batch * 3 * size * size, dtype=torch.float32) * 0.01).reshape(batch, 3, size, size)
+    y = (torch.arange(batch * CLASSES) % 7 == 0).float().reshape(batch, CLASSES)
+    x, y = x.to(device), y.to(device)
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -90,28 +96,36 @@ def images_per_second(features, params, dim, repeats):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
-    return BATCH / statistics.median(times)
+    return batch / statistics.median(times)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", "--steps", type=int, default=5, help="timed steps after one warm-up step")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="a torch device: cpu, cuda, cuda:1, ...")
+    parser.add_argument("--batch", type=int, default=BATCH)
+    parser.add_argument("--size", type=int, default=SIZE, help="side of the square input, in pixels")
+    parser.add_argument("--backbone", choices=["all", "resnet50_frozen1", "lite0"], default="all")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    device = torch.device(args.device)
+    where = f"{args.threads} thread(s)" if device.type == "cpu" else f"{device} ({torch.cuda.get_device_name(device)})"
 
-    resnet = ResNet50().eval()  # norm_eval=True: every BatchNorm on its running statistics
+    resnet = ResNet50().eval().to(device)  # norm_eval=True: every BatchNorm on its running statistics
     for frozen in (resnet.conv1, resnet.bn1, resnet.layer1):  # frozen_stages=1
         frozen.requires_grad_(False)
-    sd = lite0_state_dict()
+    sd = lite0_state_dict(device)
     runs = [
         ("resnet50_frozen1", resnet.features, resnet.parameters(), 2048),
         ("lite0", lambda x: lite0_torch.features(sd, x), sd.values(), 1280),
     ]
     for name, features, params, dim in runs:
-        rate = images_per_second(features, params, dim, args.repeats)
-        print(f"torch {torch.__version__}, {args.threads} thread(s), {name}: batch {BATCH} at {SIZE}x{SIZE}, "
+        if args.backbone not in ("all", name):
+            continue
+        rate = images_per_second(features, params, dim, args.repeats, args.batch, args.size, device)
+        print(f"torch {torch.__version__}, {where}, {name}: batch {args.batch} at {args.size}x{args.size}, "
               f"{rate:.2f} images/s (median of {args.repeats} steps)")
 
 

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use mllt_nn::backend::DeviceKind;
 use mllt_nn::features::{FeatureDtype, SyntheticSpec, synthetic};
 use serde_json::Value;
 
@@ -180,6 +181,8 @@ fn resume_through_the_cli_matches_an_uninterrupted_run_and_test_reproduces_it() 
         s(&data),
         "--checkpoint",
         s(&ckpt),
+        "--device",
+        "cpu",
     ]));
     assert!(
         table.contains("mAP (%)") && table.contains("total"),
@@ -263,7 +266,48 @@ fn bad_input_is_one_error_line_naming_the_culprit() {
         "{e}"
     );
 
+    // A backend this build lacks: the flag and the cargo feature to build with, before any data is read.
+    for kind in DeviceKind::ALL.into_iter().filter(|k| !k.is_built()) {
+        let name = kind.name();
+        let train = [
+            "train",
+            "--data",
+            s(&missing),
+            "--method",
+            "erm",
+            "--device",
+            name,
+        ];
+        let test = [
+            "test",
+            "--data",
+            s(&missing),
+            "--checkpoint",
+            s(&not_ckpt),
+            "--device",
+            name,
+        ];
+        for args in [&train[..], &test[..]] {
+            let e = error(mllt(args));
+            assert!(
+                e.contains(&format!("--device {name}"))
+                    && e.contains(&format!("--features {name}")),
+                "{e}"
+            );
+        }
+    }
+
     let usage = mllt(&["train", "--data", s(&data), "--method", "nope"]);
+    assert_eq!(usage.status.code(), Some(2));
+    let usage = mllt(&[
+        "test",
+        "--data",
+        s(&data),
+        "--checkpoint",
+        s(&not_ckpt),
+        "--device",
+        "gpu",
+    ]);
     assert_eq!(usage.status.code(), Some(2));
 }
 

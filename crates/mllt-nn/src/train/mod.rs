@@ -31,17 +31,13 @@ use burn::tensor::Device;
 
 use crate::loss::LossError;
 
-/// The device runs use (without autodiff): the first CUDA GPU when built with the `cuda` feature, else
-/// burn's pure-Rust Flex CPU backend.
+/// The device runs use when none is asked for (without autodiff): the GPU backend this build contains (the
+/// first CUDA GPU with the `cuda` feature, else the default wgpu adapter with `wgpu`), else burn's
+/// pure-Rust Flex CPU backend. See [`DeviceKind`](crate::backend::DeviceKind).
 pub fn default_device() -> Device {
-    #[cfg(feature = "cuda")]
-    {
-        Device::cuda(0_usize)
-    }
-    #[cfg(not(feature = "cuda"))]
-    {
-        Device::flex()
-    }
+    crate::backend::DeviceKind::default()
+        .device()
+        .expect("the default device kind is built in")
 }
 
 /// Why a run failed: one line naming the file, table or field.

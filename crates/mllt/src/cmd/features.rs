@@ -12,7 +12,6 @@ use mllt_nn::backbone::extract::{DEFAULT_BATCH_SIZE, Extractor, ImageFolder, ext
 use mllt_nn::backbone::preprocess::{DEFAULT_INPUT_SIZE, Resize};
 use mllt_nn::features::FeatureDtype;
 use mllt_nn::model::{Backbone, BackboneKind, BackboneWeights};
-use mllt_nn::train::default_device;
 
 /// Arguments of `mllt features`.
 #[derive(Debug, clap::Args)]
@@ -53,6 +52,8 @@ pub struct Args {
     /// Output feature folder: classes.txt, train.tsv, test.tsv and features.safetensors.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    #[command(flatten)]
+    device: super::DeviceArg,
 }
 
 impl Args {
@@ -69,8 +70,8 @@ impl Args {
         let resize = self
             .resize
             .unwrap_or_else(|| Resize::default_for(self.backbone));
+        let device = self.device.device()?;
         let folder = ImageFolder::read(&self.data)?;
-        let device = default_device();
         let backbone = Backbone::new(self.backbone, &weights, &device)?;
         let extractor = Extractor::new(backbone, resize, self.image_size)?;
         let total = folder.train.len() + folder.test.len();

@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
+use mllt_nn::backend::{Device, DeviceKind};
 
 mod data;
 mod dataset;
@@ -86,4 +87,27 @@ where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
     PossibleValuesParser::new(names).try_map(|name| name.parse::<T>())
+}
+
+/// `--device`, shared by the commands that run a network.
+#[derive(Debug, clap::Args)]
+struct DeviceArg {
+    /// The backend: cpu (burn's Flex), wgpu (Vulkan, Metal or DX12; a build with `--features wgpu`) or cuda (a
+    /// build with `--features cuda`) [default: the GPU backend built in (cuda before wgpu), else cpu].
+    #[arg(
+        long = "device",
+        value_name = "NAME",
+        value_parser = named::<DeviceKind>(DeviceKind::ALL.map(DeviceKind::name))
+    )]
+    kind: Option<DeviceKind>,
+}
+
+impl DeviceArg {
+    /// The device (without autodiff); a backend this build lacks is a one-line error naming the flag and
+    /// the cargo feature.
+    fn device(&self) -> anyhow::Result<Device> {
+        let kind = self.kind.unwrap_or_default();
+        kind.device()
+            .map_err(|e| anyhow::anyhow!("--device {}: {e}", kind.name()))
+    }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
-use mllt_nn::train::{Checkpoint, default_device, evaluate, evaluation_json};
+use mllt_nn::train::{Checkpoint, evaluate, evaluation_json};
 use serde_json::{Value, json};
 
 use super::train::map_table;
@@ -21,12 +21,14 @@ pub struct Args {
     /// Print one JSON object (the layout of metrics.json) instead of the table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    device: super::DeviceArg,
 }
 
 impl Args {
     pub fn run(self) -> anyhow::Result<()> {
+        let device = self.device.device()?;
         let data = super::dataset::load(&self.data)?;
-        let device = default_device();
         let ck = Checkpoint::load(&self.checkpoint, &device)?;
         if ck.class_names != data.class_names() {
             bail!(

@@ -17,10 +17,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mllt_core::Group;
 use mllt_core::metrics::Evaluation;
 use mllt_data::images::{ImageSpec, Skipped, check_images};
+use mllt_nn::backend::Device;
 use mllt_nn::model::{BackboneKind, BackboneWeights};
 use mllt_nn::train::{
     CHECKPOINT_FILE, EpochRecord, FinetuneOptions, LOG_FILE, METRICS_FILE, MODEL_FILE, Observer,
-    RunOptions, StepProgress, TrainConfig, default_device, finetune, train,
+    RunOptions, StepProgress, TrainConfig, finetune, train,
 };
 
 /// A method preset: one TOML under `configs/`, embedded in the binary.
@@ -161,10 +162,13 @@ pub struct Args {
     /// Skip images that are missing or cannot be decoded (and report how many) instead of stopping.
     #[arg(long, requires = "backbone")]
     skip_bad_images: bool,
+    #[command(flatten)]
+    device: super::DeviceArg,
 }
 
 impl Args {
     pub fn run(self) -> anyhow::Result<()> {
+        let device = self.device.device()?.autodiff();
         let (mut config, origin) = match (&self.method, &self.config) {
             (Some(p), _) => (p.config()?, format!("preset {}", p.name())),
             (None, Some(path)) => (TrainConfig::read(path)?, path.display().to_string()),
@@ -189,7 +193,7 @@ impl Args {
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", config.method, self.seed)));
         if let Some(backbone) = self.backbone {
-            return self.finetune(config, &origin, backbone, out);
+            return self.finetune(config, &origin, backbone, out, &device);
         }
         let data = super::dataset::load(&self.data)?;
         let options = RunOptions {
@@ -208,7 +212,6 @@ impl Args {
             data.dim(),
             out.display()
         );
-        let device = default_device().autodiff();
         let mut progress = Progress::new();
         let outcome = train(&data, &config, &options, &device, &mut progress)
             .with_context(|| format!("training {}", config.method))?;
@@ -264,6 +267,7 @@ impl Args {
         origin: &str,
         backbone: BackboneKind,
         out: PathBuf,
+        device: &Device,
     ) -> anyhow::Result<()> {
         let spec = self
             .data
@@ -300,8 +304,7 @@ impl Args {
             prefetch: 2,
             backbone_lr_scale: self.backbone_lr_scale,
         };
-        let device = default_device().autodiff();
-        let outcome = finetune(&data, &config, &options, &device, &mut Progress::new())
+        let outcome = finetune(&data, &config, &options, device, &mut Progress::new())
             .with_context(|| format!("training {} with {}", config.method, backbone.name()))?;
         if let Some(iteration) = outcome.resumed_from {
             eprintln!("resumed from the checkpoint at iteration {iteration}");

@@ -148,11 +148,6 @@ fn handled(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<2>) -> Opt
     (all_f32 && shape.kind().is_some()).then_some(shape)
 }
 
-/// A contiguous copy (or the tensor itself, when already contiguous) whose f32 values `slice` reads.
-fn contiguous(tensor: &FlexTensor) -> FlexTensor {
-    tensor.to_contiguous()
-}
-
 fn slice(tensor: &FlexTensor) -> &[f32] {
     tensor.as_slice::<f32>().expect("a contiguous f32 tensor")
 }
@@ -170,7 +165,7 @@ impl CpuKernels for Flex {
         if s.kind() == Some(ConvKind::Depthwise) && s.stride == [1, 1] {
             return Flex::conv2d(x, weight, None, options);
         }
-        let (xs, w) = (contiguous(&x), contiguous(&weight));
+        let (xs, w) = (x.to_contiguous(), weight.to_contiguous());
         let y = match s.kind() {
             Some(ConvKind::Depthwise) => conv::forward_depthwise(slice(&xs), slice(&w), &s),
             _ => conv::forward_dense(slice(&xs), slice(&w), &s),
@@ -187,7 +182,7 @@ impl CpuKernels for Flex {
         let Some(s) = handled(&x, &weight, &options) else {
             return Flex::conv2d_x_backward(x, weight, output_grad, options);
         };
-        let (w, dy) = (contiguous(&weight), contiguous(&output_grad));
+        let (w, dy) = (weight.to_contiguous(), output_grad.to_contiguous());
         let dx = match s.kind() {
             Some(ConvKind::Depthwise) => conv::input_grad_depthwise(slice(&w), slice(&dy), &s),
             _ => conv::input_grad_dense(slice(&w), slice(&dy), &s),
@@ -204,7 +199,7 @@ impl CpuKernels for Flex {
         let Some(s) = handled(&x, &weight, &options) else {
             return Flex::conv2d_weight_backward(x, weight, output_grad, options);
         };
-        let (xs, dy) = (contiguous(&x), contiguous(&output_grad));
+        let (xs, dy) = (x.to_contiguous(), output_grad.to_contiguous());
         let dw = match s.kind() {
             Some(ConvKind::Depthwise) => conv::weight_grad_depthwise(slice(&xs), slice(&dy), &s),
             _ => conv::weight_grad_dense(slice(&xs), slice(&dy), &s),
@@ -216,12 +211,12 @@ impl CpuKernels for Flex {
         if x.dtype() != DType::F32 {
             return <Flex as FloatTensorOps<Flex>>::float_clamp(x, 0.0.into(), max.into());
         }
-        let xs = contiguous(&x);
+        let xs = x.to_contiguous();
         flex(bounded_relu::forward(slice(&xs), max), x.shape())
     }
 
     fn bounded_relu_grad(x: FlexTensor, output_grad: FlexTensor, max: f32) -> FlexTensor {
-        let (xs, dy) = (contiguous(&x), contiguous(&output_grad));
+        let (xs, dy) = (x.to_contiguous(), output_grad.to_contiguous());
         flex(
             bounded_relu::backward(slice(&xs), slice(&dy), max),
             x.shape(),
@@ -229,7 +224,11 @@ impl CpuKernels for Flex {
     }
 
     fn channel_affine(x: FlexTensor, scale: FlexTensor, shift: FlexTensor) -> FlexTensor {
-        let (xs, scale, shift) = (contiguous(&x), contiguous(&scale), contiguous(&shift));
+        let (xs, scale, shift) = (
+            x.to_contiguous(),
+            scale.to_contiguous(),
+            shift.to_contiguous(),
+        );
         let plane = plane_size(&x);
         flex(
             channel_affine::forward(slice(&xs), slice(&scale), slice(&shift), plane),
@@ -238,7 +237,7 @@ impl CpuKernels for Flex {
     }
 
     fn channel_affine_x_grad(scale: FlexTensor, output_grad: FlexTensor) -> FlexTensor {
-        let (scale, dy) = (contiguous(&scale), contiguous(&output_grad));
+        let (scale, dy) = (scale.to_contiguous(), output_grad.to_contiguous());
         let plane = plane_size(&output_grad);
         flex(
             channel_affine::input_grad(slice(&dy), slice(&scale), plane),
@@ -247,7 +246,7 @@ impl CpuKernels for Flex {
     }
 
     fn channel_affine_parameter_grads(x: FlexTensor, output_grad: FlexTensor) -> FlexTensor {
-        let (xs, dy) = (contiguous(&x), contiguous(&output_grad));
+        let (xs, dy) = (x.to_contiguous(), output_grad.to_contiguous());
         let channels = x.shape().as_slice()[1];
         let sums =
             channel_affine::parameter_grads(slice(&xs), slice(&dy), channels, plane_size(&x));

@@ -189,8 +189,8 @@ pub(super) fn sum(a: &[f32]) -> f32 {
     sum_of_terms(a, a, |x, _| x)
 }
 
-/// `dst = beta · lhs · rhs` (+ `dst` when `accumulate`), with element `(i, j)` of a matrix at
-/// `i · row_stride + j · col_stride`.
+/// `dst = lhs · rhs` (+ `dst` when `accumulate`), with element `(i, j)` of a matrix at
+/// `i · row_stride + j · col_stride`; split over the threads when `split` and the product is large.
 #[allow(clippy::too_many_arguments)]
 fn gemm(
     [m, n, k]: [usize; 3],
@@ -201,6 +201,7 @@ fn gemm(
     [lhs_rs, lhs_cs]: [usize; 2],
     rhs: &[f32],
     [rhs_rs, rhs_cs]: [usize; 2],
+    split: bool,
 ) {
     let reach = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
     if m == 0 || n == 0 {
@@ -224,7 +225,7 @@ fn gemm(
         reach(k, n, rhs_rs, rhs_cs) < rhs.len(),
         "gemm: right operand too short"
     );
-    let parallelism = if m * n * k >= PARALLEL_WORK {
+    let parallelism = if split && m * n * k >= PARALLEL_WORK {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None
@@ -253,6 +254,34 @@ fn gemm(
             false,
             parallelism,
         );
+    }
+}
+
+/// Runs `visit(b, out_b, scratch, split)` for every image `b` of `out` (`batch` equal chunks): in
+/// parallel over the images, each GEMM on one thread (`split = false`), when there are at least as many
+/// images as threads; else one image after another, each GEMM split over the threads. Either way every
+/// element comes from one GEMM call that sums in a fixed order, so the result does not depend on the
+/// thread count. `scratch` is a buffer the images of one thread reuse.
+fn for_each_image(
+    out: &mut [f32],
+    batch: usize,
+    visit: impl Fn(usize, &mut [f32], &mut Vec<f32>, bool) + Send + Sync,
+) {
+    let len = out.len() / batch.max(1);
+    if len == 0 {
+        return;
+    }
+    if batch >= rayon::current_num_threads() {
+        out.par_chunks_exact_mut(len)
+            .enumerate()
+            .for_each_init(Vec::new, |scratch, (b, out_b)| {
+                visit(b, out_b, scratch, false)
+            });
+    } else {
+        let mut scratch = Vec::new();
+        for (b, out_b) in out.chunks_exact_mut(len).enumerate() {
+            visit(b, out_b, &mut scratch, true);
+        }
     }
 }
 
@@ -324,10 +353,10 @@ fn columns<'a>(x_b: &'a [f32], s: &ConvShape, col: &'a mut Vec<f32>) -> &'a [f32
 /// (`[B, C_in, H_in, W_in]`) and the weight `w` (`[C_out, C_in, k_h, k_w]`).
 fn forward_dense(x: &[f32], w: &[f32], s: &ConvShape) -> Vec<f32> {
     let (k, l) = (s.channels_in * s.taps(), s.output_plane());
-    let (x_len, y_len) = (s.channels_in * s.input_plane(), s.channels_out * l);
-    let mut y = super::zeros(s.batch * y_len);
-    let mut col = Vec::new();
-    for (x_b, y_b) in x.chunks_exact(x_len).zip(y.chunks_exact_mut(y_len)) {
+    let x_len = s.channels_in * s.input_plane();
+    let mut y = super::zeros(s.batch * s.channels_out * l);
+    for_each_image(&mut y, s.batch, |b, y_b, col, split| {
+        let x_b = &x[b * x_len..][..x_len];
         // y_b = W · col(x_b): [C_out, K] · [K, L].
         gemm(
             [s.channels_out, l, k],
@@ -336,10 +365,11 @@ fn forward_dense(x: &[f32], w: &[f32], s: &ConvShape) -> Vec<f32> {
             false,
             w,
             [k, 1],
-            columns(x_b, s, &mut col),
+            columns(x_b, s, col),
             [l, 1],
+            split,
         );
-    }
+    });
     y
 }
 
@@ -365,6 +395,7 @@ fn weight_grad_dense(x: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
             [l, 1],
             columns(x_b, s, &mut col),
             [1, l],
+            true,
         );
     }
     dw
@@ -374,18 +405,16 @@ fn weight_grad_dense(x: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
 /// `w` (`[C_out, C_in, k_h, k_w]`) and the output gradient `dy`.
 fn input_grad_dense(w: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
     let (k, l) = (s.channels_in * s.taps(), s.output_plane());
-    let x_len = s.channels_in * s.input_plane();
-    let mut dx = super::zeros(s.batch * x_len);
-    let mut dcol = if s.is_pointwise() {
-        Vec::new()
-    } else {
-        super::zeros(k * l)
-    };
-    for (dx_b, dy_b) in dx
-        .chunks_exact_mut(x_len)
-        .zip(dy.chunks_exact(s.channels_out * l))
-    {
-        let target: &mut [f32] = if s.is_pointwise() { dx_b } else { &mut dcol };
+    let dy_len = s.channels_out * l;
+    let mut dx = super::zeros(s.batch * s.channels_in * s.input_plane());
+    for_each_image(&mut dx, s.batch, |b, dx_b, dcol, split| {
+        let dy_b = &dy[b * dy_len..][..dy_len];
+        let target: &mut [f32] = if s.is_pointwise() {
+            dx_b
+        } else {
+            dcol.resize(k * l, 0.0);
+            dcol
+        };
         // dcol_b = Wᵀ · dY_b: [K, C_out] · [C_out, L].
         gemm(
             [k, l, s.channels_out],
@@ -396,11 +425,12 @@ fn input_grad_dense(w: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
             [1, k],
             dy_b,
             [l, 1],
+            split,
         );
         if !s.is_pointwise() {
-            col2im(&dcol, s, dx_b);
+            col2im(dcol, s, dx_b);
         }
-    }
+    });
     dx
 }
 

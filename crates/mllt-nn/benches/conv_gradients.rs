@@ -11,7 +11,7 @@ use burn::backend::ops::ModuleOps;
 use burn::tensor::TensorData;
 use burn::tensor::ops::ConvOptions;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mllt_nn::kernels::CpuKernels;
+use mllt_nn::kernels::{ConvOperand, CpuKernels};
 
 const BATCH: usize = 8;
 
@@ -96,9 +96,13 @@ fn conv_gradients(c: &mut Criterion) {
         let cases: [(&str, Pass); 6] = [
             ("forward_mllt", |x, w, _, o| Flex::conv2d_nobias(x, w, o)),
             ("forward_burn", |x, w, _, o| Flex::conv2d(x, w, None, o)),
-            ("weight_mllt", Flex::conv2d_nobias_weight_grad),
+            ("weight_mllt", |x, w, dy, o| {
+                Flex::conv2d_nobias_grad(ConvOperand::Weight, x, w, dy, o)
+            }),
             ("weight_burn", Flex::conv2d_weight_backward),
-            ("input_mllt", Flex::conv2d_nobias_x_grad),
+            ("input_mllt", |x, w, dy, o| {
+                Flex::conv2d_nobias_grad(ConvOperand::Input, x, w, dy, o)
+            }),
             ("input_burn", Flex::conv2d_x_backward),
         ];
         for (case, f) in cases {

@@ -56,6 +56,29 @@ pub enum ConvKind {
     Depthwise,
 }
 
+/// What a kernel computes, and from which two operands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvPass {
+    /// The output `y` from `(x, W)`.
+    Forward,
+    /// The input gradient `dx` from `(W, dy)`.
+    InputGrad,
+    /// The weight gradient `dW` from `(x, dy)`.
+    WeightGrad,
+}
+
+/// `pass` of a convolution of `kind` and geometry `s`, on the operands [`ConvPass`] names, in its order.
+pub fn compute(kind: ConvKind, pass: ConvPass, a: &[f32], b: &[f32], s: &ConvShape) -> Vec<f32> {
+    match (kind, pass) {
+        (ConvKind::Dense, ConvPass::Forward) => forward_dense(a, b, s),
+        (ConvKind::Dense, ConvPass::InputGrad) => input_grad_dense(a, b, s),
+        (ConvKind::Dense, ConvPass::WeightGrad) => weight_grad_dense(a, b, s),
+        (ConvKind::Depthwise, ConvPass::Forward) => forward_depthwise(a, b, s),
+        (ConvKind::Depthwise, ConvPass::InputGrad) => input_grad_depthwise(a, b, s),
+        (ConvKind::Depthwise, ConvPass::WeightGrad) => weight_grad_depthwise(a, b, s),
+    }
+}
+
 impl ConvShape {
     /// Which kernel computes the gradients, `None` for grouped convolutions of another shape.
     pub fn kind(&self) -> Option<ConvKind> {
@@ -138,39 +161,36 @@ fn inside(count: usize, stride: usize, offset: isize, len: usize) -> std::ops::R
     (lo as usize).min(hi)..hi
 }
 
-/// `Σ a_i · b_i` with eight independent partial sums, so that the compiler vectorises it.
-pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// `Σ term(a_i, b_i)` with eight independent partial sums, so that the compiler vectorises it.
+fn sum_of_terms(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
     let mut acc = [0.0f32; 8];
     let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail: f32 = a8
         .remainder()
         .iter()
         .zip(b8.remainder())
-        .map(|(x, y)| x * y)
+        .map(|(&x, &y)| term(x, y))
         .sum();
     for (x, y) in a8.zip(b8) {
         for i in 0..8 {
-            acc[i] += x[i] * y[i];
+            acc[i] += term(x[i], y[i]);
         }
     }
     acc.iter().sum::<f32>() + tail
 }
 
-/// `Σ a_i` with eight independent partial sums.
+/// `Σ a_i · b_i`.
+pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    sum_of_terms(a, b, |x, y| x * y)
+}
+
+/// `Σ a_i`.
 pub(super) fn sum(a: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let a8 = a.chunks_exact(8);
-    let tail: f32 = a8.remainder().iter().sum();
-    for x in a8 {
-        for i in 0..8 {
-            acc[i] += x[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
+    sum_of_terms(a, a, |x, _| x)
 }
 
-/// `dst = beta · lhs · rhs` (+ `dst` when `accumulate`), with element `(i, j)` of a matrix at
-/// `i · row_stride + j · col_stride`.
+/// `dst = lhs · rhs` (+ `dst` when `accumulate`), with element `(i, j)` of a matrix at
+/// `i · row_stride + j · col_stride`; split over the threads when `split` and the product is large.
 #[allow(clippy::too_many_arguments)]
 fn gemm(
     [m, n, k]: [usize; 3],
@@ -181,6 +201,7 @@ fn gemm(
     [lhs_rs, lhs_cs]: [usize; 2],
     rhs: &[f32],
     [rhs_rs, rhs_cs]: [usize; 2],
+    split: bool,
 ) {
     let reach = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
     if m == 0 || n == 0 {
@@ -204,7 +225,7 @@ fn gemm(
         reach(k, n, rhs_rs, rhs_cs) < rhs.len(),
         "gemm: right operand too short"
     );
-    let parallelism = if m * n * k >= PARALLEL_WORK {
+    let parallelism = if split && m * n * k >= PARALLEL_WORK {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None
@@ -233,6 +254,34 @@ fn gemm(
             false,
             parallelism,
         );
+    }
+}
+
+/// Runs `visit(b, out_b, scratch, split)` for every image `b` of `out` (`batch` equal chunks): in
+/// parallel over the images, each GEMM on one thread (`split = false`), when there are at least as many
+/// images as threads; else one image after another, each GEMM split over the threads. Either way every
+/// element comes from one GEMM call that sums in a fixed order, so the result does not depend on the
+/// thread count. `scratch` is a buffer the images of one thread reuse.
+fn for_each_image(
+    out: &mut [f32],
+    batch: usize,
+    visit: impl Fn(usize, &mut [f32], &mut Vec<f32>, bool) + Send + Sync,
+) {
+    let len = out.len() / batch.max(1);
+    if len == 0 {
+        return;
+    }
+    if batch >= rayon::current_num_threads() {
+        out.par_chunks_exact_mut(len)
+            .enumerate()
+            .for_each_init(Vec::new, |scratch, (b, out_b)| {
+                visit(b, out_b, scratch, false)
+            });
+    } else {
+        let mut scratch = Vec::new();
+        for (b, out_b) in out.chunks_exact_mut(len).enumerate() {
+            visit(b, out_b, &mut scratch, true);
+        }
     }
 }
 
@@ -302,12 +351,12 @@ fn columns<'a>(x_b: &'a [f32], s: &ConvShape, col: &'a mut Vec<f32>) -> &'a [f32
 
 /// A dense (`groups = 1`) convolution's output, `[B, C_out, H_out, W_out]`, from the input `x`
 /// (`[B, C_in, H_in, W_in]`) and the weight `w` (`[C_out, C_in, k_h, k_w]`).
-pub fn forward_dense(x: &[f32], w: &[f32], s: &ConvShape) -> Vec<f32> {
+fn forward_dense(x: &[f32], w: &[f32], s: &ConvShape) -> Vec<f32> {
     let (k, l) = (s.channels_in * s.taps(), s.output_plane());
-    let (x_len, y_len) = (s.channels_in * s.input_plane(), s.channels_out * l);
-    let mut y = super::zeros(s.batch * y_len);
-    let mut col = Vec::new();
-    for (x_b, y_b) in x.chunks_exact(x_len).zip(y.chunks_exact_mut(y_len)) {
+    let x_len = s.channels_in * s.input_plane();
+    let mut y = super::zeros(s.batch * s.channels_out * l);
+    for_each_image(&mut y, s.batch, |b, y_b, col, split| {
+        let x_b = &x[b * x_len..][..x_len];
         // y_b = W · col(x_b): [C_out, K] · [K, L].
         gemm(
             [s.channels_out, l, k],
@@ -316,16 +365,17 @@ pub fn forward_dense(x: &[f32], w: &[f32], s: &ConvShape) -> Vec<f32> {
             false,
             w,
             [k, 1],
-            columns(x_b, s, &mut col),
+            columns(x_b, s, col),
             [l, 1],
+            split,
         );
-    }
+    });
     y
 }
 
 /// The gradient of a dense convolution's weight, `[C_out, C_in, k_h, k_w]`, from the input `x` and the
 /// output gradient `dy` (`[B, C_out, H_out, W_out]`).
-pub fn weight_grad_dense(x: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
+fn weight_grad_dense(x: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
     let (k, l) = (s.channels_in * s.taps(), s.output_plane());
     let (x_len, dy_len) = (s.channels_in * s.input_plane(), s.channels_out * l);
     let mut dw = vec![0.0f32; s.channels_out * k];
@@ -345,6 +395,7 @@ pub fn weight_grad_dense(x: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
             [l, 1],
             columns(x_b, s, &mut col),
             [1, l],
+            true,
         );
     }
     dw
@@ -352,20 +403,18 @@ pub fn weight_grad_dense(x: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
 
 /// The gradient of a dense (`groups = 1`) convolution's input, `[B, C_in, H_in, W_in]`, from the weight
 /// `w` (`[C_out, C_in, k_h, k_w]`) and the output gradient `dy`.
-pub fn input_grad_dense(w: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
+fn input_grad_dense(w: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
     let (k, l) = (s.channels_in * s.taps(), s.output_plane());
-    let x_len = s.channels_in * s.input_plane();
-    let mut dx = super::zeros(s.batch * x_len);
-    let mut dcol = if s.is_pointwise() {
-        Vec::new()
-    } else {
-        super::zeros(k * l)
-    };
-    for (dx_b, dy_b) in dx
-        .chunks_exact_mut(x_len)
-        .zip(dy.chunks_exact(s.channels_out * l))
-    {
-        let target: &mut [f32] = if s.is_pointwise() { dx_b } else { &mut dcol };
+    let dy_len = s.channels_out * l;
+    let mut dx = super::zeros(s.batch * s.channels_in * s.input_plane());
+    for_each_image(&mut dx, s.batch, |b, dx_b, dcol, split| {
+        let dy_b = &dy[b * dy_len..][..dy_len];
+        let target: &mut [f32] = if s.is_pointwise() {
+            dx_b
+        } else {
+            dcol.resize(k * l, 0.0);
+            dcol
+        };
         // dcol_b = Wᵀ · dY_b: [K, C_out] · [C_out, L].
         gemm(
             [k, l, s.channels_out],
@@ -376,11 +425,12 @@ pub fn input_grad_dense(w: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
             [1, k],
             dy_b,
             [l, 1],
+            split,
         );
         if !s.is_pointwise() {
-            col2im(&dcol, s, dx_b);
+            col2im(dcol, s, dx_b);
         }
-    }
+    });
     dx
 }
 
@@ -467,7 +517,7 @@ type Scratch = (Vec<f32>, Vec<f32>);
 
 /// A depthwise convolution's output, `[B, C, H_out, W_out]`, from `x` and `w` (`[C, 1, k_h, k_w]`):
 /// for each tap, one multiply-add over the whole widened plane.
-pub fn forward_depthwise(x: &[f32], w: &[f32], s: &ConvShape) -> Vec<f32> {
+fn forward_depthwise(x: &[f32], w: &[f32], s: &ConvShape) -> Vec<f32> {
     let (plane_in, plane_out, taps) = (s.input_plane(), s.output_plane(), s.taps());
     let span = s.output[0] * s.phase_dims()[1];
     let mut y = super::zeros(s.batch * s.channels_out * plane_out);
@@ -496,7 +546,7 @@ pub fn forward_depthwise(x: &[f32], w: &[f32], s: &ConvShape) -> Vec<f32> {
 
 /// The gradient of a depthwise convolution's weight, `[C, 1, k_h, k_w]`: per tap, one dot product of the
 /// widened output gradient with the components.
-pub fn weight_grad_depthwise(x: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
+fn weight_grad_depthwise(x: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
     let (plane_in, plane_out, taps, channels) =
         (s.input_plane(), s.output_plane(), s.taps(), s.channels_in);
     let span = s.output[0] * s.phase_dims()[1];
@@ -519,7 +569,7 @@ pub fn weight_grad_depthwise(x: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
 
 /// The gradient of a depthwise convolution's input, `[B, C, H_in, W_in]`: per tap, one multiply-add of
 /// the widened output gradient onto the components' gradient, then back onto the input pixels.
-pub fn input_grad_depthwise(w: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
+fn input_grad_depthwise(w: &[f32], dy: &[f32], s: &ConvShape) -> Vec<f32> {
     let (plane_in, plane_out, taps) = (s.input_plane(), s.output_plane(), s.taps());
     let [hq, wq] = s.phase_dims();
     let span = s.output[0] * wq;
@@ -636,18 +686,11 @@ mod tests {
         let x = values(s.batch * s.channels_in * s.input_plane(), 1);
         let w = values(s.channels_out * s.channels_in / s.groups * s.taps(), 2);
         let dy = values(s.batch * s.channels_out * s.output_plane(), 3);
-        let [y, dw, dx] = match kind {
-            ConvKind::Dense => [
-                forward_dense(&x, &w, &s),
-                weight_grad_dense(&x, &dy, &s),
-                input_grad_dense(&w, &dy, &s),
-            ],
-            ConvKind::Depthwise => [
-                forward_depthwise(&x, &w, &s),
-                weight_grad_depthwise(&x, &dy, &s),
-                input_grad_depthwise(&w, &dy, &s),
-            ],
-        };
+        let [y, dw, dx] = [
+            compute(kind, ConvPass::Forward, &x, &w, &s),
+            compute(kind, ConvPass::WeightGrad, &x, &dy, &s),
+            compute(kind, ConvPass::InputGrad, &w, &dy, &s),
+        ];
         let [y_ref, dw_ref, dx_ref] = reference(&x, &w, &dy, &s);
         for (name, got, want) in [
             ("output", y, y_ref),
@@ -701,9 +744,10 @@ mod tests {
         let s = shape([2, 16, 24, 1], [20, 20], 3, 1, [1, 1], 1);
         let x = values(s.batch * s.channels_in * s.input_plane(), 4);
         let dy = values(s.batch * s.channels_out * s.output_plane(), 5);
-        let first = weight_grad_dense(&x, &dy, &s);
+        let dw = || compute(ConvKind::Dense, ConvPass::WeightGrad, &x, &dy, &s);
+        let first = dw();
         for _ in 0..3 {
-            assert_eq!(weight_grad_dense(&x, &dy, &s), first);
+            assert_eq!(dw(), first);
         }
     }
 }

@@ -17,7 +17,7 @@ use burn::backend::{
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Shape, Slice, TensorData};
 
-use super::conv::{self, ConvKind, ConvShape};
+use super::conv::{self, ConvKind, ConvPass, ConvShape};
 use super::{bounded_relu, channel_affine};
 
 /// The operations of the backbones a backend may compute its own way; the defaults are burn's.
@@ -32,24 +32,15 @@ pub trait CpuKernels: Backend {
         Self::conv2d(x, weight, None, options)
     }
 
-    /// The gradient of `conv2d_nobias` with respect to `x`.
-    fn conv2d_nobias_x_grad(
+    /// The gradient of `conv2d_nobias` with respect to `wrt`.
+    fn conv2d_nobias_grad(
+        wrt: ConvOperand,
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        Self::conv2d_x_backward(x, weight, output_grad, options)
-    }
-
-    /// The gradient of `conv2d_nobias` with respect to `weight`.
-    fn conv2d_nobias_weight_grad(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        output_grad: FloatTensor<Self>,
-        options: ConvOptions<2>,
-    ) -> FloatTensor<Self> {
-        Self::conv2d_weight_backward(x, weight, output_grad, options)
+        burn_conv2d_grad::<Self>(wrt, x, weight, output_grad, options)
     }
 
     /// `min(max(x, 0), max)`: ReLU with `max = ∞`, ReLU6 with `max = 6`.
@@ -109,6 +100,27 @@ pub trait CpuKernels: Backend {
     }
 }
 
+/// The operand of `conv2d_nobias` a gradient is taken with respect to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvOperand {
+    Input,
+    Weight,
+}
+
+/// burn's own gradient of a convolution with respect to `wrt`.
+fn burn_conv2d_grad<B: Backend>(
+    wrt: ConvOperand,
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    output_grad: FloatTensor<B>,
+    options: ConvOptions<2>,
+) -> FloatTensor<B> {
+    match wrt {
+        ConvOperand::Input => B::conv2d_x_backward(x, weight, output_grad, options),
+        ConvOperand::Weight => B::conv2d_weight_backward(x, weight, output_grad, options),
+    }
+}
+
 /// The shape `[1, C, 1, …]` that broadcasts a per-channel vector over `x`.
 fn per_channel<T: TensorMetadata>(x: &T) -> Shape {
     let dims = x.shape().to_vec();
@@ -120,9 +132,13 @@ fn per_channel<T: TensorMetadata>(x: &T) -> Shape {
     )
 }
 
-/// The geometry of `conv2d(x, weight)` when this crate's f32 kernels handle it (f32, dense or depthwise),
-/// else `None` (burn-flex's own kernels run).
-fn handled(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<2>) -> Option<ConvShape> {
+/// The kind and geometry of `conv2d(x, weight)` when this crate's f32 kernels handle it (f32, dense or
+/// depthwise), else `None` (burn-flex's own kernels run).
+fn handled(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    options: &ConvOptions<2>,
+) -> Option<(ConvKind, ConvShape)> {
     let all_f32 = x.dtype() == DType::F32 && weight.dtype() == DType::F32;
     let [batch, channels_in, h_in, w_in] = x.shape().dims();
     let [channels_out, _, k_h, k_w] = weight.shape().dims();
@@ -145,7 +161,7 @@ fn handled(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<2>) -> Opt
         dilation: options.dilation,
         groups: options.groups,
     };
-    (all_f32 && shape.kind().is_some()).then_some(shape)
+    shape.kind().filter(|_| all_f32).map(|kind| (kind, shape))
 }
 
 fn slice(tensor: &FlexTensor) -> &[f32] {
@@ -156,55 +172,49 @@ fn flex(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape.into()))
 }
 
+/// [`conv::compute`] on two tensors, into a tensor of `shape`.
+fn run_conv(
+    kind: ConvKind,
+    pass: ConvPass,
+    a: &FlexTensor,
+    b: &FlexTensor,
+    s: &ConvShape,
+    shape: impl Into<Shape>,
+) -> FlexTensor {
+    let (a, b) = (a.to_contiguous(), b.to_contiguous());
+    flex(conv::compute(kind, pass, slice(&a), slice(&b), s), shape)
+}
+
 impl CpuKernels for Flex {
     fn conv2d_nobias(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
-        let Some(s) = handled(&x, &weight, &options) else {
-            return Flex::conv2d(x, weight, None, options);
-        };
         // burn-flex's own depthwise kernel is about twice as fast at stride 1 (`conv_gradients` bench).
-        if s.kind() == Some(ConvKind::Depthwise) && s.stride == [1, 1] {
+        let ours = handled(&x, &weight, &options)
+            .filter(|(kind, s)| !(*kind == ConvKind::Depthwise && s.stride == [1, 1]));
+        let Some((kind, s)) = ours else {
             return Flex::conv2d(x, weight, None, options);
+        };
+        let y_shape = [s.batch, s.channels_out, s.output[0], s.output[1]];
+        run_conv(kind, ConvPass::Forward, &x, &weight, &s, y_shape)
+    }
+
+    fn conv2d_nobias_grad(
+        wrt: ConvOperand,
+        x: FlexTensor,
+        weight: FlexTensor,
+        output_grad: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        let Some((kind, s)) = handled(&x, &weight, &options) else {
+            return burn_conv2d_grad::<Flex>(wrt, x, weight, output_grad, options);
+        };
+        match wrt {
+            ConvOperand::Input => {
+                run_conv(kind, ConvPass::InputGrad, &weight, &output_grad, &s, x.shape())
+            }
+            ConvOperand::Weight => {
+                run_conv(kind, ConvPass::WeightGrad, &x, &output_grad, &s, weight.shape())
+            }
         }
-        let (xs, w) = (x.to_contiguous(), weight.to_contiguous());
-        let y = match s.kind() {
-            Some(ConvKind::Depthwise) => conv::forward_depthwise(slice(&xs), slice(&w), &s),
-            _ => conv::forward_dense(slice(&xs), slice(&w), &s),
-        };
-        flex(y, [s.batch, s.channels_out, s.output[0], s.output[1]])
-    }
-
-    fn conv2d_nobias_x_grad(
-        x: FlexTensor,
-        weight: FlexTensor,
-        output_grad: FlexTensor,
-        options: ConvOptions<2>,
-    ) -> FlexTensor {
-        let Some(s) = handled(&x, &weight, &options) else {
-            return Flex::conv2d_x_backward(x, weight, output_grad, options);
-        };
-        let (w, dy) = (weight.to_contiguous(), output_grad.to_contiguous());
-        let dx = match s.kind() {
-            Some(ConvKind::Depthwise) => conv::input_grad_depthwise(slice(&w), slice(&dy), &s),
-            _ => conv::input_grad_dense(slice(&w), slice(&dy), &s),
-        };
-        flex(dx, x.shape())
-    }
-
-    fn conv2d_nobias_weight_grad(
-        x: FlexTensor,
-        weight: FlexTensor,
-        output_grad: FlexTensor,
-        options: ConvOptions<2>,
-    ) -> FlexTensor {
-        let Some(s) = handled(&x, &weight, &options) else {
-            return Flex::conv2d_weight_backward(x, weight, output_grad, options);
-        };
-        let (xs, dy) = (x.to_contiguous(), output_grad.to_contiguous());
-        let dw = match s.kind() {
-            Some(ConvKind::Depthwise) => conv::weight_grad_depthwise(slice(&xs), slice(&dy), &s),
-            _ => conv::weight_grad_dense(slice(&xs), slice(&dy), &s),
-        };
-        flex(dw, weight.shape())
     }
 
     fn bounded_relu(x: FlexTensor, max: f32) -> FlexTensor {
@@ -277,20 +287,17 @@ impl<B: Backend + CpuKernels> Backward<B, 2> for Conv2dBackward {
         let (x_state, weight_state, options) = ops.state;
         let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
         let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_state);
-        if let Some(node) = node_x {
-            let grad = B::conv2d_nobias_x_grad(
-                x.clone(),
-                weight.clone(),
-                output_grad.clone(),
-                options.clone(),
-            );
-            grads.register::<B>(node.id, grad);
-        }
-        if let Some(node) = node_weight {
-            grads.register::<B>(
-                node.id,
-                B::conv2d_nobias_weight_grad(x, weight, output_grad, options),
-            );
+        for (node, wrt) in [(node_x, ConvOperand::Input), (node_weight, ConvOperand::Weight)] {
+            if let Some(node) = node {
+                let grad = B::conv2d_nobias_grad(
+                    wrt,
+                    x.clone(),
+                    weight.clone(),
+                    output_grad.clone(),
+                    options.clone(),
+                );
+                grads.register::<B>(node.id, grad);
+            }
         }
     }
 }

@@ -15,7 +15,7 @@ use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
 use rayon::prelude::*;
 
-pub use extension::CpuKernels;
+pub use extension::{ConvOperand, CpuKernels};
 
 /// The fewest elements one rayon task of an element-wise kernel takes.
 const MIN_LEN: usize = 1 << 14;

@@ -1,10 +1,10 @@
-//! A fine-tuning step of a backbone on a fixed batch, as `benches/backbone_train.rs` and
-//! `bench/backbone_train_torch.py` time it: pooled features → linear layer to [`CLASSES`] classes →
-//! BCE-with-logits mean → backward → SGD (lr 0.02, momentum 0.9, weight decay 1e-4) on backbone and head.
+//! A fine-tuning step of a backbone on a fixed batch, as `bench/backbone_train_torch.py` also times it:
+//! pooled features → linear layer to [`CLASSES`] classes → BCE-with-logits mean → backward → SGD (lr 0.02,
+//! momentum 0.9, weight decay 1e-4) on backbone and head.
 //! ResNet-50 has its stem and `layer1` frozen, every backbone BatchNorm runs on its running statistics.
 //!
-//! Shared, with `#[path]`, by `tests/wgpu_matches_cpu.rs` (CPU and wgpu from the same weights) and
-//! `examples/gpu_steps.rs` (images/s on a GPU backend).
+//! Shared, with `#[path]`, by `tests/wgpu_matches_cpu.rs` (CPU and wgpu from the same weights),
+//! `examples/gpu_steps.rs` (images/s on a GPU backend) and `benches/backbone_train.rs` (images/s on CPU).
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::loss::{BinaryCrossEntropyLoss, BinaryCrossEntropyLossConfig};

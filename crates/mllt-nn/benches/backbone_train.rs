@@ -39,7 +39,12 @@ fn backbone_train(c: &mut Criterion) {
         ("lite0", BackboneKind::EfficientnetLite0),
     ] {
         let mut step = BackboneStep::new(kind, BATCH, SIZE, 0.02, 0, &device, &device);
-        group.bench_function(name, |b| b.iter(|| black_box(step.step(false).loss)));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let outcome = step.step(false);
+                black_box((outcome.loss, outcome.grad_norm))
+            })
+        });
     }
     group.finish();
 }

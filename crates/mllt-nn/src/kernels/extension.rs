@@ -208,12 +208,22 @@ impl CpuKernels for Flex {
             return burn_conv2d_grad::<Flex>(wrt, x, weight, output_grad, options);
         };
         match wrt {
-            ConvOperand::Input => {
-                run_conv(kind, ConvPass::InputGrad, &weight, &output_grad, &s, x.shape())
-            }
-            ConvOperand::Weight => {
-                run_conv(kind, ConvPass::WeightGrad, &x, &output_grad, &s, weight.shape())
-            }
+            ConvOperand::Input => run_conv(
+                kind,
+                ConvPass::InputGrad,
+                &weight,
+                &output_grad,
+                &s,
+                x.shape(),
+            ),
+            ConvOperand::Weight => run_conv(
+                kind,
+                ConvPass::WeightGrad,
+                &x,
+                &output_grad,
+                &s,
+                weight.shape(),
+            ),
         }
     }
 
@@ -287,7 +297,10 @@ impl<B: Backend + CpuKernels> Backward<B, 2> for Conv2dBackward {
         let (x_state, weight_state, options) = ops.state;
         let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
         let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_state);
-        for (node, wrt) in [(node_x, ConvOperand::Input), (node_weight, ConvOperand::Weight)] {
+        for (node, wrt) in [
+            (node_x, ConvOperand::Input),
+            (node_weight, ConvOperand::Weight),
+        ] {
             if let Some(node) = node {
                 let grad = B::conv2d_nobias_grad(
                     wrt,

@@ -740,14 +740,29 @@ mod tests {
     }
 
     #[test]
-    fn the_same_inputs_give_the_same_bits() {
-        let s = shape([2, 16, 24, 1], [20, 20], 3, 1, [1, 1], 1);
+    fn the_same_bits_on_any_number_of_threads() {
+        // Two images: on one thread each GEMM runs whole, one image per task; on three threads the images
+        // go one after another and each GEMM (big enough here) is split over the threads.
+        let s = shape([2, 64, 64, 1], [28, 28], 3, 1, [1, 1], 1);
         let x = values(s.batch * s.channels_in * s.input_plane(), 4);
+        let w = values(s.channels_out * s.channels_in * s.taps(), 6);
         let dy = values(s.batch * s.channels_out * s.output_plane(), 5);
-        let dw = || compute(ConvKind::Dense, ConvPass::WeightGrad, &x, &dy, &s);
-        let first = dw();
-        for _ in 0..3 {
-            assert_eq!(dw(), first);
-        }
+        let passes = || {
+            [
+                compute(ConvKind::Dense, ConvPass::Forward, &x, &w, &s),
+                compute(ConvKind::Dense, ConvPass::InputGrad, &w, &dy, &s),
+                compute(ConvKind::Dense, ConvPass::WeightGrad, &x, &dy, &s),
+            ]
+        };
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool");
+            pool.install(passes)
+        };
+        let one = on(1);
+        assert_eq!(on(3), one);
+        assert_eq!(on(1), one);
     }
 }

@@ -20,7 +20,7 @@ use backbone_step::BackboneStep;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mllt_nn::backend::cpu_autodiff;
 use mllt_nn::model::BackboneKind;
-use mllt_nn::train::retain_freed_memory;
+use mllt_nn::retain_freed_memory;
 
 const BATCH: usize = 8;
 const SIZE: usize = 224;

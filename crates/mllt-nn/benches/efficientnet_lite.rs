@@ -28,6 +28,7 @@ fn lite0(c: &mut Criterion) {
         file.fetch()
             .unwrap_or_else(|e| panic!("cannot fetch {}: {e}", file.member))
     };
+    mllt_nn::retain_freed_memory();
     let device = cpu();
     let model = EfficientNetLite0::pretrained(Some(&fetch(&WEIGHTS)), &device).unwrap();
     let extractor = Extractor::new(

@@ -11,7 +11,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mllt_nn::features::{SyntheticSpec, synthetic};
 use mllt_nn::loss::Loss;
 use mllt_nn::model::HeadConfig;
-use mllt_nn::train::{TrainConfig, TrainState, batch, default_device, retain_freed_memory};
+use mllt_nn::retain_freed_memory;
+use mllt_nn::train::{TrainConfig, TrainState, batch, default_device};
 
 const DIM: usize = 2048;
 const CLASSES: usize = 80;

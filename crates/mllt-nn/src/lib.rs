@@ -1,5 +1,6 @@
 //! mllt on burn: the losses of Wu et al. (ECCV 2020) and their baselines, the model and the trainer.
 
+mod allocator;
 pub mod backbone;
 pub mod backend;
 pub mod features;
@@ -8,4 +9,5 @@ pub mod loss;
 pub mod model;
 pub mod train;
 
+pub use allocator::retain_freed_memory;
 pub use loss::{Loss, LossConfig, LossError};

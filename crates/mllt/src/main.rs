@@ -21,6 +21,8 @@ fn main() -> ExitCode {
             };
         }
     };
+    // Before any tensor is allocated: freed buffers stay in the heap for the next batch.
+    mllt_nn::retain_freed_memory();
     match cli.command.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

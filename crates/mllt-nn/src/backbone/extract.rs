@@ -120,12 +120,11 @@ impl Extractor {
 }
 
 /// The `[N, dim]` row-major features of the images at `paths`, in order, `batch_size` images at a time;
-/// `progress` gets the number of images done after each batch. The first missing or corrupt image stops
-/// the extraction.
+/// `progress` gets the number of images done after each batch. The first missing or corrupt image (in
+/// `paths` order) stops the extraction.
 ///
-/// burn's Flex backend, as this workspace builds it (without its `rayon` feature), runs each operation on
-/// one thread, so each batch is split into one part per rayon thread: every part is decoded and pushed
-/// through the model on its own thread.
+/// The images of a batch are decoded in parallel on rayon's threads, then go through the model in one
+/// forward pass whose operations use every thread. An image's features do not depend on the batch it is in.
 pub fn extract_features(
     extractor: &Extractor,
     paths: &[PathBuf],
@@ -133,33 +132,22 @@ pub fn extract_features(
     device: &Device,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<f32>> {
+    crate::retain_freed_memory();
+    let size = extractor.size();
     let mut features = Vec::with_capacity(paths.len() * extractor.dim());
     for batch in paths.chunks(batch_size.max(1)) {
-        let part_size = batch.len().div_ceil(rayon::current_num_threads());
-        let parts = batch
-            .par_chunks(part_size)
-            .map(|part| part_features(extractor, part, device))
-            .collect::<Result<Vec<_>>>()?;
-        features.extend(parts.into_iter().flatten());
+        let decoded: Vec<Result<Vec<f32>>> =
+            batch.par_iter().map(|path| extractor.load(path)).collect();
+        let mut inputs = Vec::with_capacity(batch.len() * 3 * size * size);
+        for image in decoded {
+            inputs.extend(image?);
+        }
+        let shape = [batch.len(), 3, size, size];
+        let images = Tensor::<4>::from_data(TensorData::new(inputs, shape), device);
+        features.extend(extractor.features(images).into_data().iter::<f32>());
         progress(batch.len());
     }
     Ok(features)
-}
-
-/// Decodes the images at `paths` and returns their features, row-major, in one forward pass.
-fn part_features(extractor: &Extractor, paths: &[PathBuf], device: &Device) -> Result<Vec<f32>> {
-    let size = extractor.size();
-    let mut inputs = Vec::with_capacity(paths.len() * 3 * size * size);
-    for path in paths {
-        inputs.extend(extractor.load(path)?);
-    }
-    let shape = [paths.len(), 3, size, size];
-    let images = Tensor::<4>::from_data(TensorData::new(inputs, shape), device);
-    Ok(extractor
-        .features(images)
-        .into_data()
-        .iter::<f32>()
-        .collect())
 }
 
 /// The feature dataset of an image folder: its labels and the backbone features of both splits.

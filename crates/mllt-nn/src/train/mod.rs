@@ -2,7 +2,6 @@
 //! weight decay, the warm-up + step learning-rate schedule, global gradient clipping, uniform or class-aware
 //! sampling, seeded end to end, with exact resume from checkpoints.
 
-mod allocator;
 mod checkpoint;
 mod clip;
 mod config;
@@ -12,7 +11,6 @@ mod schedule;
 mod sgd;
 mod trainer;
 
-pub use allocator::retain_freed_memory;
 pub use checkpoint::{CHECKPOINT_FILE, Checkpoint, ImageCheckpoint};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use config::TrainConfig;

@@ -32,7 +32,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::TrainError;
-use super::allocator::retain_freed_memory;
 use super::checkpoint::{CHECKPOINT_FILE, Checkpoint};
 use super::clip::clip_grad_norm;
 use super::config::TrainConfig;
@@ -41,6 +40,7 @@ use super::sgd::Sgd;
 use crate::features::{FeatureDataset, FeatureSplit};
 use crate::loss::Loss;
 use crate::model::Head;
+use crate::retain_freed_memory;
 
 /// Per-epoch log, one JSON object per line.
 pub const LOG_FILE: &str = "log.jsonl";

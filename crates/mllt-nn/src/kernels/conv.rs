@@ -19,9 +19,13 @@
 //! transposed input by the transposed output gradient: a thin GEMM per input channel that re-reads the
 //! whole output gradient `C_in` times (and, for depthwise layers, one such convolution per channel).
 //!
-//! Determinism: every output element is accumulated by one thread in a fixed order (images in order,
-//! GEMM blocks split over output rows and columns only, col2im and depthwise loops parallel over
-//! channels), so the result does not depend on scheduling or on the number of threads.
+//! Threads: the forward pass and the input gradient give each thread whole images when the batch has at
+//! least as many images as there are threads, and otherwise split each image's GEMM over the threads; the
+//! weight gradient sums the images in order, each GEMM split over the threads.
+//!
+//! Determinism: every output element is accumulated by one GEMM call in a fixed order (GEMM blocks split
+//! over output rows and columns only, col2im and depthwise loops parallel over channels), so the result
+//! does not depend on scheduling or on the number of threads.
 
 use rayon::prelude::*;
 

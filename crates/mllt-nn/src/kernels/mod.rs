@@ -65,28 +65,43 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     ))
 }
 
-/// ReLU with PyTorch's gradient: [`CpuKernels::bounded_relu`] on Flex.
+/// ReLU with PyTorch's gradient: [`CpuKernels::bounded_relu`] on Flex, [`masked_bounded_relu`] elsewhere.
 pub fn relu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    bounded_relu(x, f32::INFINITY, burn::tensor::activation::relu)
+    bounded_relu(x, f32::INFINITY)
 }
 
-/// ReLU6 with PyTorch's gradient: [`CpuKernels::bounded_relu`] on Flex.
+/// ReLU6 with PyTorch's gradient: [`CpuKernels::bounded_relu`] on Flex, [`masked_bounded_relu`] elsewhere.
 pub fn relu6<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    bounded_relu(x, 6.0, burn::tensor::activation::relu6)
+    bounded_relu(x, 6.0)
 }
 
-fn bounded_relu<const D: usize>(
-    x: Tensor<D>,
-    max: f32,
-    elsewhere: fn(Tensor<D>) -> Tensor<D>,
-) -> Tensor<D> {
+fn bounded_relu<const D: usize>(x: Tensor<D>, max: f32) -> Tensor<D> {
     if !on_flex(&x) {
-        return elsewhere(x);
+        return masked_bounded_relu(x, max);
     }
     Tensor::from_dispatch(<Dispatch as CpuKernels>::bounded_relu(
         x.into_dispatch(),
         max,
     ))
+}
+
+/// `min(max(x, 0), max)` from burn's differentiable operations, with PyTorch's gradient (`dy` where
+/// `0 < x < max`, else 0) on any backend: `x · m + max · [x ≥ max]` with the mask `m = [0 < x < max]` a
+/// constant. burn's `clamp` (and its `relu6`) would let the gradient through at the bounds, where
+/// activations are often exactly 0, so a GPU run would not follow the CPU kernel (nor PyTorch).
+fn masked_bounded_relu<const D: usize>(x: Tensor<D>, max: f32) -> Tensor<D> {
+    let inside = x
+        .clone()
+        .greater_elem(0.0)
+        .bool_and(x.clone().lower_elem(max))
+        .float()
+        .detach();
+    let y = x.clone() * inside;
+    if max.is_finite() {
+        y + x.greater_equal_elem(max).float().detach() * max
+    } else {
+        y
+    }
 }
 
 /// `x[n, c, …] · scale[c] + shift[c]`: [`CpuKernels::channel_affine`] (one fused pass on Flex).
@@ -115,4 +130,45 @@ fn same_padding(kernel: usize, stride: usize, size: usize) -> (usize, usize) {
         out => ((out - 1) * stride + kernel).saturating_sub(size),
     };
     (total / 2, total - total / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::TensorData;
+
+    use super::*;
+    use crate::backend::cpu_autodiff;
+
+    /// The generic ReLU6 the GPU backends run, on the CPU: values and PyTorch's gradient, zero at both
+    /// bounds (`F.relu6(x).backward(dy)`), like the CPU kernel's.
+    #[test]
+    fn masked_relu6_has_pytorchs_gradient() {
+        let device = cpu_autodiff();
+        let x = Tensor::<1>::from_data(
+            TensorData::new(vec![-2.0f32, 0.0, 0.5, 5.99, 6.0, 7.5], [6]),
+            &device,
+        )
+        .require_grad();
+        for max in [6.0, f32::INFINITY] {
+            let y = masked_bounded_relu(x.clone(), max);
+            let values: Vec<f32> = y.clone().into_data().iter::<f32>().collect();
+            let want: Vec<f32> = [-2.0f32, 0.0, 0.5, 5.99, 6.0, 7.5]
+                .iter()
+                .map(|v| v.clamp(0.0, max))
+                .collect();
+            assert_eq!(values, want);
+            let weights = Tensor::<1>::from_data(
+                TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [6]),
+                &device,
+            );
+            let grads = (y * weights).sum().backward();
+            let dx: Vec<f32> = x.grad(&grads).unwrap().into_data().iter::<f32>().collect();
+            let want = if max == 6.0 {
+                vec![0.0, 0.0, 3.0, 4.0, 0.0, 0.0]
+            } else {
+                vec![0.0, 0.0, 3.0, 4.0, 5.0, 6.0]
+            };
+            assert_eq!(dx, want, "max {max}");
+        }
+    }
 }

@@ -7,6 +7,8 @@
 pub mod atomic;
 pub mod datasets;
 pub mod error;
+pub mod fnv;
+pub mod holdout;
 pub mod labels;
 pub mod longtail;
 pub mod metrics;

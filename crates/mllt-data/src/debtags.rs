@@ -33,7 +33,7 @@ use mllt_core::longtail::{LongTailConfig, build_longtail};
 use mllt_core::{Error, LabelSet};
 
 use crate::deb822::{self, long_description};
-use crate::fnv::in_pool;
+use mllt_core::fnv::in_pool;
 use crate::textset::{TextDataset, read_text};
 
 /// Facets dropped whole: not content, or readable off the package name or section.

@@ -5,7 +5,6 @@ pub mod augment;
 pub mod coco;
 pub mod deb822;
 pub mod debtags;
-pub mod fnv;
 pub mod images;
 pub mod loader;
 pub mod openclipart;

@@ -25,7 +25,7 @@ use quick_xml::events::Event;
 use rayon::prelude::*;
 use resvg::{tiny_skia, usvg};
 
-use crate::fnv::in_pool;
+use mllt_core::fnv::in_pool;
 
 /// Keywords that describe the file, the icon set or the upload rather than the picture.
 pub const META_KEYWORDS: &[&str] = &[

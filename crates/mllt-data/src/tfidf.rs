@@ -12,7 +12,7 @@
 //!   training get the largest idf, `ln(1 + n) + 1`.
 //! * Each row `tf · idf` is divided by its L2 norm (rows without any token stay zero).
 
-use crate::fnv::fnv1a64;
+use mllt_core::fnv::fnv1a64;
 
 /// The default feature width, 2^14 columns.
 pub const DEFAULT_WIDTH: usize = 1 << 14;

@@ -46,6 +46,15 @@ impl FeatureSplit {
     pub fn row(&self, k: usize) -> &[f32] {
         &self.features[k * self.dim..(k + 1) * self.dim]
     }
+
+    /// The items at `rows`, in that order.
+    pub fn subset(&self, rows: &[usize]) -> FeatureSplit {
+        FeatureSplit {
+            labels: self.labels.subset(rows),
+            features: rows.iter().flat_map(|&k| self.row(k).iter().copied()).collect(),
+            dim: self.dim,
+        }
+    }
 }
 
 /// A feature dataset: the training and the test split, over the same classes and feature dimension.

@@ -12,6 +12,8 @@ use crate::error::Result;
 use crate::labels::LabelSet;
 use crate::scores::ScoreMatrix;
 
+use super::thresholds::Thresholds;
+
 /// Confusion counts of one class for the prediction `score > threshold`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Confusion {
@@ -42,21 +44,25 @@ fn ratio(num: usize, den: usize) -> f64 {
     }
 }
 
-/// Per-class confusion counts of `scores > threshold` against `labels`.
+/// Per-class confusion counts of `scores > threshold` against `labels`, with one threshold for every class
+/// or one per class.
 ///
 /// Errors when the shapes differ or there are no items.
 pub fn confusions(
     scores: &ScoreMatrix,
     labels: &LabelSet,
-    threshold: f64,
+    thresholds: impl Into<Thresholds>,
 ) -> Result<Vec<Confusion>> {
     super::check_shape(scores, labels)?;
     let c = scores.cols();
+    let thresholds = thresholds.into();
+    thresholds.check(c)?;
+    let t: Vec<f64> = (0..c).map(|j| thresholds.of(j)).collect();
     let mut out = vec![Confusion::default(); c];
     let y: Vec<u8> = labels.dense();
     for (s_row, y_row) in scores.as_slice().chunks_exact(c).zip(y.chunks_exact(c)) {
-        for ((conf, &s), &y) in out.iter_mut().zip(s_row).zip(y_row) {
-            match (s > threshold, y != 0) {
+        for (((conf, &s), &y), &t) in out.iter_mut().zip(s_row).zip(y_row).zip(&t) {
+            match (s > t, y != 0) {
                 (true, true) => conf.tp += 1,
                 (true, false) => conf.fp += 1,
                 (false, true) => conf.fn_ += 1,

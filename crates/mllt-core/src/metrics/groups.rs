@@ -15,6 +15,7 @@ use crate::split::{Group, Split};
 
 use super::average_precision::per_class_ap;
 use super::f1::{Confusion, ThresholdMetrics, confusions};
+use super::thresholds::Thresholds;
 
 /// What a class with no positive in the test labels contributes to a mean AP.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -63,8 +64,8 @@ pub struct Evaluation {
     pub ap: Vec<Option<f64>>,
     /// Confusion counts of every class at the threshold.
     pub confusion: Vec<Confusion>,
-    /// The prediction rule is `score > threshold`.
-    pub threshold: f64,
+    /// The prediction rule is `score > threshold` (of the class).
+    pub threshold: Thresholds,
     /// How classes without positives enter the means.
     pub policy: EmptyClassPolicy,
     /// All classes.
@@ -79,9 +80,10 @@ impl Evaluation {
         scores: &ScoreMatrix,
         labels: &LabelSet,
         split: Option<&Split>,
-        threshold: f64,
+        threshold: impl Into<Thresholds>,
         policy: EmptyClassPolicy,
     ) -> Result<Self> {
+        let threshold = threshold.into();
         if let Some(split) = split
             && split.groups().len() != labels.num_classes()
         {
@@ -91,13 +93,8 @@ impl Evaluation {
                 labels.num_classes()
             )));
         }
-        if !threshold.is_finite() {
-            return Err(Error::Invalid(format!(
-                "threshold {threshold} is not finite"
-            )));
-        }
         let ap = per_class_ap(scores, labels)?;
-        let confusion = confusions(scores, labels, threshold)?;
+        let confusion = confusions(scores, labels, threshold.clone())?;
         let metrics = |classes: Vec<usize>| {
             let threshold = ThresholdMetrics::over(&confusion, &classes)?;
             Some(GroupMetrics {

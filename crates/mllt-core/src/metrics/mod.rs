@@ -5,6 +5,7 @@
 //!   (not VOC 11-point), averaged without weights into mAP;
 //! * [`f1`]: micro / macro F1 and the class-averaged accuracy of the prediction `score > threshold`
 //!   (the reference thresholds raw logits at 0);
+//! * [`thresholds`]: per-class decision thresholds chosen on validation;
 //! * [`groups`]: all of them over all classes and per head / medium / tail group of a [`Split`], with an
 //!   explicit policy for classes that have no positive in the test labels.
 //!
@@ -13,10 +14,12 @@
 pub mod average_precision;
 pub mod f1;
 pub mod groups;
+pub mod thresholds;
 
 pub use average_precision::{average_precision, per_class_ap};
 pub use f1::{Confusion, ThresholdMetrics, confusions};
 pub use groups::{EmptyClassPolicy, Evaluation, GroupMetrics, mean_ap};
+pub use thresholds::{ChosenThresholds, MIN_VALIDATION_POSITIVES, Thresholds, choose_thresholds};
 
 use crate::error::{Error, Result};
 use crate::labels::LabelSet;

@@ -18,10 +18,10 @@ use anyhow::Context;
 use clap::ValueEnum;
 use mllt_core::Group;
 use mllt_core::atomic::write_atomic;
+use mllt_core::holdout::holdout;
 use mllt_core::metrics::Evaluation;
 use mllt_core::sampling::{SamplerConfig, class_aware_epoch_len};
 use mllt_core::split::SplitRule;
-use mllt_data::fnv::fnv1a64;
 use mllt_nn::features::{FeatureDataset, FeatureSplit};
 use mllt_nn::loss::Weighting;
 use mllt_nn::train::{RunOptions, TrainConfig, default_device, train};
@@ -189,7 +189,7 @@ impl Args {
     }
 
     /// Chooses the learning-rate scale by ERM's validation mAP, then (μ, λ) by DB-Focal's at that scale (seed 0
-    /// each), on a split carved from the training set: the items whose FNV-1a-64 id hash is ≡ 0 mod 5 (20 %).
+    /// each), on the validation split carved from the training set ([`holdout`]).
     fn tune(
         &self,
         data: &FeatureDataset,
@@ -197,11 +197,10 @@ impl Args {
         device: &mllt_nn::backend::Device,
         pool: &rayon::ThreadPool,
     ) -> anyhow::Result<(Hyper, Value)> {
-        let (fit, val): (Vec<usize>, Vec<usize>) = (0..data.train.len())
-            .partition(|&k| !fnv1a64(data.train.labels.ids()[k].as_bytes()).is_multiple_of(5));
+        let split = holdout(data.train.labels.ids());
         let carved = FeatureDataset {
-            train: subset(&data.train, &fit),
-            test: subset(&data.train, &val),
+            train: data.train.subset(&split.fit),
+            test: data.train.subset(&split.validation),
         };
         let validate = |method: Preset,
                         points: Vec<Hyper>|
@@ -354,18 +353,6 @@ impl Hyper {
             let _ = write!(tag, "-lambda{lambda}");
         }
         tag
-    }
-}
-
-/// The rows `rows` of a split.
-fn subset(split: &FeatureSplit, rows: &[usize]) -> FeatureSplit {
-    FeatureSplit {
-        labels: split.labels.subset(rows),
-        features: rows
-            .iter()
-            .flat_map(|&k| split.row(k).iter().copied())
-            .collect(),
-        dim: split.dim,
     }
 }
 

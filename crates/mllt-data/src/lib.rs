@@ -6,6 +6,7 @@ pub mod coco;
 pub mod deb822;
 pub mod debtags;
 pub mod images;
+pub mod items;
 pub mod loader;
 pub mod openclipart;
 pub mod textset;

@@ -70,6 +70,13 @@ impl Tfidf {
         Tfidf { idf }
     }
 
+    /// A vectorizer with the idf of a fitted one ([`Tfidf::idf`]); `None` when `idf` is empty or holds a value
+    /// that no fit gives (below 1 or not finite).
+    pub fn from_idf(idf: Vec<f64>) -> Option<Tfidf> {
+        let valid = !idf.is_empty() && idf.iter().all(|v| v.is_finite() && *v >= 1.0);
+        valid.then_some(Tfidf { idf })
+    }
+
     /// Number of columns.
     pub fn width(&self) -> usize {
         self.idf.len()
@@ -116,6 +123,16 @@ mod tests {
             ["gtk", "front", "end", "for", "x11", "übersetzung", "v2"]
         );
         assert!(tokens(" . - a").is_empty());
+    }
+
+    #[test]
+    fn from_idf_rebuilds_a_fit_and_refuses_what_no_fit_gives() {
+        let fit = Tfidf::fit(&["red fox", "red dog"], 64);
+        let back = Tfidf::from_idf(fit.idf().to_vec()).unwrap();
+        assert_eq!(back.transform(&["a red fox"]), fit.transform(&["a red fox"]));
+        assert_eq!(Tfidf::from_idf(vec![]), None);
+        assert_eq!(Tfidf::from_idf(vec![1.0, 0.5]), None);
+        assert_eq!(Tfidf::from_idf(vec![f64::NAN]), None);
     }
 
     #[test]

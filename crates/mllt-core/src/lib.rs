@@ -10,6 +10,7 @@ pub mod error;
 pub mod labels;
 pub mod longtail;
 pub mod metrics;
+pub mod npy;
 pub mod sampling;
 pub mod scores;
 pub mod split;

@@ -11,6 +11,7 @@ labels (a label TSV and classes.txt), then times, over a few repeats:
 It also checks that both give the same per-class AP (to 1e-12) and prints the times and their ratio.
 
 Usage: python3 bench/eval_vs_sklearn.py [--mllt target/release/mllt] [--rows 5000] [--classes 80] [--repeats 5]
+       [--keep DIR]   (write the files, and sk.py, to DIR and keep them; `bench/eval_speed.sh` times them)
 Needs numpy and scikit-learn (`pip install numpy scikit-learn`) and a release build
 (`cargo build --release -p mllt`).
 """
@@ -58,6 +59,7 @@ def main():
     p.add_argument("--rows", type=int, default=5000)
     p.add_argument("--classes", type=int, default=80)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--keep", metavar="DIR", help="write the files to DIR (kept) instead of a temporary folder")
     args = p.parse_args()
     if not Path(args.mllt).is_file():
         sys.exit(f"{args.mllt}: not found; run `cargo build --release -p mllt` first")
@@ -69,7 +71,8 @@ def main():
     s = np.round(rng.randn(n, c) + 1.5 * y, 2)  # informative, with many tied scores
 
     with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
+        d = Path(args.keep or tmp)
+        d.mkdir(parents=True, exist_ok=True)
         names = [f"class{j}" for j in range(c)]
         (d / "classes.txt").write_text("\n".join(names) + "\n")
         lines = ["image_id\tlabels"] + [

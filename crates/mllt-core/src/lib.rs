@@ -12,6 +12,7 @@ pub mod holdout;
 pub mod labels;
 pub mod longtail;
 pub mod metrics;
+pub mod npy;
 pub mod sampling;
 pub mod scores;
 pub mod split;

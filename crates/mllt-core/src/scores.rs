@@ -6,10 +6,9 @@
 //!
 //! # Formats
 //!
-//! * **`.npy`** (recognised by its magic bytes, not by the extension): format version 1.0, 2.0 or 3.0, a
-//!   2-D array of little-endian `f4` or `f8` (`descr` `'<f4'` / `'<f8'`) in C order (`fortran_order: False`).
-//!   Rows are items in label-file order, columns are classes in `classes.txt` order. Save with
-//!   `np.save(path, np.ascontiguousarray(scores))`.
+//! * **`.npy`** (recognised by its magic bytes, not by the extension): a 2-D `float32` or `float64` array in C
+//!   or Fortran order, as [`crate::npy`] reads it. Rows are items in label-file order, columns are classes in
+//!   `classes.txt` order. Save with `np.save(path, scores)`.
 //! * **TSV**: one row per item, tab-separated. A row has either C fields (the scores, rows in label-file order)
 //!   or C + 1 fields (an item id, then the scores; rows are then matched to the label file by id, in any order).
 //!   The field count decides, so numeric ids (COCO image ids) work; every row must use the same layout.
@@ -21,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::labels::{LabelSet, read_text};
+use crate::npy;
 
 /// A dense N × C matrix of finite scores, row-major (one row per item).
 #[derive(Debug, Clone, PartialEq)]
@@ -104,14 +104,11 @@ pub struct ScoreFile {
     ids: Option<Vec<RowId>>,
 }
 
-/// The magic string that starts every `.npy` file.
-const NPY_MAGIC: &[u8] = b"\x93NUMPY";
-
 impl ScoreFile {
     /// Reads a `.npy` or TSV score file (see the module documentation) with `num_classes` columns.
     pub fn read(path: &Path, num_classes: usize) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        if bytes.starts_with(NPY_MAGIC) {
+        if bytes.starts_with(npy::MAGIC) {
             ScoreFile::parse_npy(&bytes, path, num_classes)
         } else {
             ScoreFile::parse_tsv(&read_text(path)?, path, num_classes)
@@ -124,40 +121,12 @@ impl ScoreFile {
             path: path.into(),
             message,
         };
-        let header = NpyHeader::parse(bytes).map_err(|m| fmt(format!("npy header: {m}")))?;
-        let (rows, cols) = header.shape;
+        let npy::NpyMatrix { rows, cols, values } = npy::read_matrix(bytes, path)?;
         if cols != num_classes {
             return Err(fmt(format!(
                 "npy shape ({rows}, {cols}): {cols} columns, but there are {num_classes} classes"
             )));
         }
-        let data = &bytes[header.data_offset..];
-        let expected = rows
-            .checked_mul(cols)
-            .and_then(|n| n.checked_mul(header.dtype.size()))
-            .ok_or_else(|| fmt(format!("npy shape ({rows}, {cols}) is too large")))?;
-        if data.len() != expected {
-            let what = if data.len() < expected {
-                "truncated"
-            } else {
-                "trailing bytes"
-            };
-            return Err(fmt(format!(
-                "npy data {what}: shape ({rows}, {cols}) of {} needs {expected} bytes, found {}",
-                header.dtype.descr(),
-                data.len()
-            )));
-        }
-        let values: Vec<f64> = match header.dtype {
-            NpyDtype::F4 => data
-                .chunks_exact(4)
-                .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-                .collect(),
-            NpyDtype::F8 => data
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
-                .collect(),
-        };
         let matrix = ScoreMatrix {
             rows,
             cols,
@@ -328,270 +297,11 @@ impl ScoreFile {
     }
 }
 
-/// The element type of a `.npy` score array.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NpyDtype {
-    F4,
-    F8,
-}
-
-impl NpyDtype {
-    fn size(self) -> usize {
-        match self {
-            NpyDtype::F4 => 4,
-            NpyDtype::F8 => 8,
-        }
-    }
-
-    fn descr(self) -> &'static str {
-        match self {
-            NpyDtype::F4 => "<f4",
-            NpyDtype::F8 => "<f8",
-        }
-    }
-}
-
-/// The parts of a `.npy` header that matter: element type, 2-D shape, and where the data starts.
-#[derive(Debug, PartialEq, Eq)]
-struct NpyHeader {
-    dtype: NpyDtype,
-    shape: (usize, usize),
-    data_offset: usize,
-}
-
-/// A value of the header's Python dict literal.
-#[derive(Debug, PartialEq, Eq)]
-enum PyValue {
-    Str(String),
-    Bool(bool),
-    Tuple(Vec<usize>),
-}
-
-impl NpyHeader {
-    /// Parses the magic, version, header length and the dict literal
-    /// (`{'descr': '<f8', 'fortran_order': False, 'shape': (N, C), }`), per NumPy's `format.py`.
-    fn parse(bytes: &[u8]) -> std::result::Result<Self, String> {
-        if !bytes.starts_with(NPY_MAGIC) {
-            return Err("no \\x93NUMPY magic string: not an npy file".into());
-        }
-        let version = bytes
-            .get(6..8)
-            .ok_or_else(|| "truncated before the version bytes".to_string())?;
-        let (len_size, utf8) = match version[0] {
-            1 => (2, false),
-            2 => (4, false),
-            3 => (4, true),
-            v => return Err(format!("unsupported format version {v}.{}", version[1])),
-        };
-        let len_bytes = bytes
-            .get(8..8 + len_size)
-            .ok_or_else(|| "truncated before the header length".to_string())?;
-        let header_len = len_bytes
-            .iter()
-            .rev()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-        let data_offset = 8 + len_size + header_len;
-        let raw = bytes.get(8 + len_size..data_offset).ok_or_else(|| {
-            format!("truncated: the header is {header_len} bytes but the file ends before")
-        })?;
-        let text = match std::str::from_utf8(raw) {
-            Ok(t) if utf8 || t.is_ascii() => t,
-            _ => return Err("not ASCII/UTF-8 text".into()),
-        };
-        let dict = parse_py_dict(text)?;
-        let get = |key: &str| {
-            dict.iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v)
-                .ok_or_else(|| format!("missing field '{key}'"))
-        };
-        let dtype = match get("descr")? {
-            PyValue::Str(s) if s == "<f4" => NpyDtype::F4,
-            PyValue::Str(s) if s == "<f8" => NpyDtype::F8,
-            PyValue::Str(s) => {
-                return Err(format!(
-                    "field 'descr' is '{s}'; expected little-endian float32 '<f4' or float64 '<f8'"
-                ));
-            }
-            v => return Err(format!("field 'descr' is {v:?}, expected a string")),
-        };
-        match get("fortran_order")? {
-            PyValue::Bool(false) => {}
-            PyValue::Bool(true) => {
-                return Err("field 'fortran_order' is True; save a C-order array \
-                            (np.ascontiguousarray)"
-                    .into());
-            }
-            v => {
-                return Err(format!(
-                    "field 'fortran_order' is {v:?}, expected True or False"
-                ));
-            }
-        }
-        let shape = match get("shape")? {
-            PyValue::Tuple(dims) if dims.len() == 2 => (dims[0], dims[1]),
-            PyValue::Tuple(dims) => {
-                return Err(format!(
-                    "field 'shape' is {dims:?}: a {}-D array, expected 2-D (items × classes)",
-                    dims.len()
-                ));
-            }
-            v => return Err(format!("field 'shape' is {v:?}, expected a tuple")),
-        };
-        Ok(NpyHeader {
-            dtype,
-            shape,
-            data_offset,
-        })
-    }
-}
-
-/// Parses the Python dict literal of an npy header: string keys; string, boolean or int-tuple values.
-fn parse_py_dict(text: &str) -> std::result::Result<Vec<(String, PyValue)>, String> {
-    let mut p = PyParser {
-        s: text.trim_end().as_bytes(),
-        i: 0,
-    };
-    p.expect(b'{')?;
-    let mut out = Vec::new();
-    loop {
-        if p.eat(b'}') {
-            break;
-        }
-        let key = p.string()?;
-        p.expect(b':')?;
-        let value = p.value()?;
-        out.push((key, value));
-        if !p.eat(b',') {
-            p.expect(b'}')?;
-            break;
-        }
-    }
-    p.skip_ws();
-    if p.i != p.s.len() {
-        return Err(format!("unexpected text after the dict at byte {}", p.i));
-    }
-    Ok(out)
-}
-
-/// A cursor over the header dict literal.
-struct PyParser<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl PyParser<'_> {
-    fn skip_ws(&mut self) {
-        while self.s.get(self.i).is_some_and(u8::is_ascii_whitespace) {
-            self.i += 1;
-        }
-    }
-
-    /// Skips whitespace, then consumes `c` if it is next.
-    fn eat(&mut self, c: u8) -> bool {
-        self.skip_ws();
-        let hit = self.s.get(self.i) == Some(&c);
-        self.i += usize::from(hit);
-        hit
-    }
-
-    fn expect(&mut self, c: u8) -> std::result::Result<(), String> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            Err(format!(
-                "expected '{}' at byte {} of the dict",
-                char::from(c),
-                self.i
-            ))
-        }
-    }
-
-    fn string(&mut self) -> std::result::Result<String, String> {
-        self.skip_ws();
-        let quote = match self.s.get(self.i) {
-            Some(&q @ (b'\'' | b'"')) => q,
-            _ => return Err(format!("expected a quoted string at byte {}", self.i)),
-        };
-        let start = self.i + 1;
-        let len = self.s[start..]
-            .iter()
-            .position(|&b| b == quote)
-            .ok_or_else(|| "unterminated string".to_string())?;
-        self.i = start + len + 1;
-        Ok(String::from_utf8_lossy(&self.s[start..start + len]).into_owned())
-    }
-
-    fn value(&mut self) -> std::result::Result<PyValue, String> {
-        self.skip_ws();
-        let rest = &self.s[self.i..];
-        if rest.starts_with(b"True") || rest.starts_with(b"False") {
-            let b = rest.starts_with(b"True");
-            self.i += if b { 4 } else { 5 };
-            return Ok(PyValue::Bool(b));
-        }
-        if self.eat(b'(') {
-            let mut dims = Vec::new();
-            loop {
-                if self.eat(b')') {
-                    break;
-                }
-                dims.push(self.int()?);
-                if !self.eat(b',') {
-                    self.expect(b')')?;
-                    break;
-                }
-            }
-            return Ok(PyValue::Tuple(dims));
-        }
-        self.string().map(PyValue::Str)
-    }
-
-    /// A non-negative integer (Python 2 headers may add an `L` suffix).
-    fn int(&mut self) -> std::result::Result<usize, String> {
-        self.skip_ws();
-        let start = self.i;
-        while self.s.get(self.i).is_some_and(u8::is_ascii_digit) {
-            self.i += 1;
-        }
-        let digits = std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default();
-        let n = digits
-            .parse()
-            .map_err(|_| format!("expected a dimension at byte {start}"))?;
-        self.i += usize::from(self.s.get(self.i) == Some(&b'L'));
-        Ok(n)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// An npy file as NumPy writes it: the header padded with spaces to a multiple of 64 bytes, ending in `\n`.
-    fn npy_bytes(version: u8, descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
-        let dict = format!(
-            "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
-            if fortran { "True" } else { "False" }
-        );
-        let len_size = if version == 1 { 2 } else { 4 };
-        let unpadded = 8 + len_size + dict.len() + 1;
-        let padded = unpadded.div_ceil(64) * 64;
-        let header = format!("{dict}{}\n", " ".repeat(padded - unpadded));
-        let mut out = NPY_MAGIC.to_vec();
-        out.extend([version, 0]);
-        if version == 1 {
-            out.extend((header.len() as u16).to_le_bytes());
-        } else {
-            out.extend((header.len() as u32).to_le_bytes());
-        }
-        out.extend(header.as_bytes());
-        out.extend(data);
-        out
-    }
-
-    fn f8(values: &[f64]) -> Vec<u8> {
-        values.iter().flat_map(|v| v.to_le_bytes()).collect()
-    }
+    use crate::npy::tests::{f8, npy_bytes};
 
     fn labels(ids: &[&str]) -> LabelSet {
         LabelSet::new(
@@ -603,10 +313,11 @@ mod tests {
     }
 
     #[test]
-    fn reads_npy_f4_and_f8_in_all_versions() {
+    fn reads_npy_of_either_order() {
         let p = Path::new("s.npy");
-        for version in [1, 2, 3] {
-            let b = npy_bytes(version, "<f8", false, "(2, 2)", &f8(&[1.0, -2.5, 0.0, 3.0]));
+        let c_order = npy_bytes(1, "<f8", false, "(2, 2)", &f8(&[1.0, -2.5, 0.0, 3.0]));
+        let fortran = npy_bytes(3, "<f8", true, "(2, 2)", &f8(&[1.0, 0.0, -2.5, 3.0]));
+        for b in [c_order, fortran] {
             let s = ScoreFile::parse_npy(&b, p, 2).unwrap();
             assert_eq!(s.matrix().as_slice(), &[1.0, -2.5, 0.0, 3.0]);
         }
@@ -628,40 +339,15 @@ mod tests {
             err(npy_bytes(1, "<f8", false, "(2, 2)", &ok[..20])),
             "s.npy: npy data truncated: shape (2, 2) of <f8 needs 32 bytes, found 20"
         );
-        assert!(err(npy_bytes(1, "<f8", true, "(2, 2)", &ok)).contains("'fortran_order' is True"));
-        assert!(err(npy_bytes(1, ">f8", false, "(2, 2)", &ok)).contains("'descr' is '>f8'"));
-        assert!(err(npy_bytes(1, "<i8", false, "(2, 2)", &ok)).contains("'descr' is '<i8'"));
-        assert!(err(npy_bytes(1, "<f8", false, "(4,)", &ok)).contains("1-D array"));
-        assert!(
-            err(npy_bytes(1, "<f8", false, "(1, 4)", &ok)).contains("4 columns, but there are 2")
-        );
-        assert!(
-            err(npy_bytes(
-                1,
-                "<f8",
-                false,
-                "(2, 2)",
-                &[ok.clone(), ok.clone()].concat()
-            ))
-            .contains("trailing")
+        assert_eq!(
+            err(npy_bytes(1, "<f8", false, "(1, 4)", &ok)),
+            "s.npy: npy shape (1, 4): 4 columns, but there are 2 classes"
         );
         let nan = f8(&[1.0, 2.0, f64::NAN, 4.0]);
         assert_eq!(
             err(npy_bytes(1, "<f8", false, "(2, 2)", &nan)),
             "s.npy: score at row 1, column 0 (0-based, as in NumPy) is NaN; scores must be finite"
         );
-        let full = npy_bytes(1, "<f8", false, "(2, 2)", &ok);
-        for cut in [3, 7, 9, 30] {
-            assert!(
-                err(full[..cut].to_vec()).starts_with("s.npy: npy header: "),
-                "{cut}"
-            );
-        }
-        let mut bad_version = full.clone();
-        bad_version[6] = 9;
-        assert!(err(bad_version).contains("unsupported format version 9.0"));
-        let huge = npy_bytes(1, "<f8", false, "(9999999999999999999, 2)", &ok);
-        assert!(err(huge).contains("too large"));
     }
 
     #[test]

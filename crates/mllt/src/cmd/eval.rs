@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 /// Arguments of `mllt eval`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Scores N × C: a .npy (float32/float64, C order) or a TSV with rows in label-file order
+    /// Scores N × C: a .npy (float32/float64, C or Fortran order) or a TSV with rows in label-file order
     /// (C scores per row, or an id and C scores to match rows by id; an optional header line).
     #[arg(long, value_name = "FILE")]
     scores: PathBuf,

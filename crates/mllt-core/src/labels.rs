@@ -231,6 +231,60 @@ impl LabelSet {
             rows: indices.iter().map(|&k| self.rows[k].clone()).collect(),
         }
     }
+
+    /// The classes that a loss dividing by n_c, or by n_c and N − n_c, cannot use: no positive item, or
+    /// every item positive; in column order.
+    pub fn degenerate_classes(&self) -> Vec<(usize, Degenerate)> {
+        self.class_counts()
+            .into_iter()
+            .enumerate()
+            .filter_map(|(c, n)| match n {
+                0 => Some((c, Degenerate::NoPositive)),
+                n if n == self.len() => Some((c, Degenerate::EveryItem)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The label set without the classes `drop` (column indices); the other columns keep their order.
+    pub fn without_classes(&self, drop: &[usize]) -> LabelSet {
+        let mut new_index = vec![None; self.num_classes()];
+        let mut class_names = Vec::with_capacity(self.num_classes());
+        for (c, name) in self.class_names.iter().enumerate() {
+            if !drop.contains(&c) {
+                new_index[c] = Some(class_names.len());
+                class_names.push(name.clone());
+            }
+        }
+        LabelSet {
+            ids: self.ids.clone(),
+            class_names,
+            rows: self
+                .rows
+                .iter()
+                .map(|row| row.iter().filter_map(|&c| new_index[c]).collect())
+                .collect(),
+        }
+    }
+}
+
+/// Why a class cannot be trained on by every loss ([`LabelSet::degenerate_classes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Degenerate {
+    /// No training item has the class.
+    NoPositive,
+    /// Every training item has the class.
+    EveryItem,
+}
+
+impl Degenerate {
+    /// `no training positive`, `in every training item`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Degenerate::NoPositive => "no training positive",
+            Degenerate::EveryItem => "in every training item",
+        }
+    }
 }
 
 /// Reads `classes.txt`: one class name per line, in column order. Blank trailing lines are ignored.
@@ -291,6 +345,25 @@ mod tests {
 
     fn classes() -> Vec<String> {
         vec!["a".into(), "b".into(), "c".into()]
+    }
+
+    #[test]
+    fn degenerate_classes_and_dropping_them() {
+        let l = LabelSet::new(
+            vec!["p".into(), "q".into(), "r".into()],
+            vec!["a".into(), "b".into(), "c".into(), "d".into()],
+            vec![vec![0, 1], vec![1, 3], vec![1]],
+        )
+        .unwrap();
+        // a: 1 of 3, b: 3 of 3 (every item), c: 0 (none), d: 1.
+        assert_eq!(
+            l.degenerate_classes(),
+            vec![(1, Degenerate::EveryItem), (2, Degenerate::NoPositive)]
+        );
+        let kept = l.without_classes(&[1, 2]);
+        assert_eq!(kept.class_names(), ["a", "d"]);
+        assert_eq!(kept.rows(), [vec![0], vec![1], vec![]]);
+        assert_eq!(kept.ids(), l.ids());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod labels;
 pub mod longtail;
 pub mod metrics;
 pub mod npy;
+pub mod npy_writer;
 pub mod sampling;
 pub mod scores;
 pub mod split;

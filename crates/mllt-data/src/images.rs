@@ -142,6 +142,20 @@ pub struct ImageDataset {
     pub test: ImageSplit,
 }
 
+impl ImageDataset {
+    /// The dataset without the classes `drop` (column indices), in both splits.
+    pub fn without_classes(self, drop: &[usize]) -> ImageDataset {
+        let split = |s: ImageSplit| ImageSplit {
+            labels: s.labels.without_classes(drop),
+            paths: s.paths,
+        };
+        ImageDataset {
+            train: split(self.train),
+            test: split(self.test),
+        }
+    }
+}
+
 /// Where an image dataset is and how it is laid out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageSpec {

@@ -183,7 +183,39 @@ fn read_matrix(st: &SafeTensors<'_>, path: &Path, name: &str) -> Result<(Vec<f32
     Ok((values, rows, cols))
 }
 
+/// The feature matrix of a standalone `.safetensors` file: its tensor `features`, else `test`, else its only
+/// tensor; returned as `(rows, cols, values)`.
+pub fn read_feature_matrix(path: &Path) -> Result<(usize, usize, Vec<f32>)> {
+    let bytes = read_safetensors(path)?;
+    let st = parse_safetensors(&bytes, path)?;
+    let names = st.names();
+    let name = match ["features", "test"].iter().find(|n| names.iter().any(|m| m == *n)) {
+        Some(n) => n.to_string(),
+        None if names.len() == 1 => names[0].clone(),
+        None => {
+            return Err(format_error(
+                path,
+                format!("{} tensors and none named `features` or `test`", names.len()),
+            ));
+        }
+    };
+    let (values, rows, cols) = read_matrix(&st, path, &name)?;
+    Ok((rows, cols, values))
+}
+
 impl FeatureDataset {
+    /// The dataset without the classes `drop` (column indices), in both splits.
+    pub fn without_classes(self, drop: &[usize]) -> FeatureDataset {
+        let split = |s: FeatureSplit| FeatureSplit {
+            labels: s.labels.without_classes(drop),
+            ..s
+        };
+        FeatureDataset {
+            train: split(self.train),
+            test: split(self.test),
+        }
+    }
+
     /// Reads a feature folder, checking that row counts match the TSVs and that both splits share d.
     pub fn read(dir: &Path) -> Result<FeatureDataset> {
         let classes = read_classes(&dir.join(CLASSES_FILE))?;

@@ -3,6 +3,7 @@
 mod allocator;
 pub mod backbone;
 pub mod backend;
+pub mod deploy;
 pub mod features;
 pub mod kernels;
 pub mod loss;

@@ -19,7 +19,9 @@ pub mod thresholds;
 pub use average_precision::{average_precision, per_class_ap};
 pub use f1::{Confusion, ThresholdMetrics, confusions};
 pub use groups::{EmptyClassPolicy, Evaluation, GroupMetrics, mean_ap};
-pub use thresholds::{ChosenThresholds, MIN_VALIDATION_POSITIVES, Thresholds, choose_thresholds};
+pub use thresholds::{
+    ChosenThresholds, Decision, MIN_VALIDATION_POSITIVES, Thresholds, choose_thresholds,
+};
 
 use crate::error::{Error, Result};
 use crate::labels::LabelSet;

@@ -77,6 +77,32 @@ impl std::fmt::Display for Thresholds {
     }
 }
 
+/// Which classes a prediction names for an item, from its scores.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Every class whose score is above its threshold, in class order.
+    Thresholds(Thresholds),
+    /// The `k` highest-scoring classes, highest first (ties: the lower class index first).
+    TopK(usize),
+}
+
+impl Decision {
+    /// The classes named for one item with scores `row`.
+    pub fn labels(&self, row: &[f32]) -> Vec<usize> {
+        match self {
+            Decision::Thresholds(t) => (0..row.len())
+                .filter(|&c| f64::from(row[c]) > t.of(c))
+                .collect(),
+            Decision::TopK(k) => {
+                let mut order: Vec<usize> = (0..row.len()).collect();
+                order.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+                order.truncate(*k);
+                order
+            }
+        }
+    }
+}
+
 /// Thresholds chosen on validation, and how.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChosenThresholds {
@@ -254,6 +280,18 @@ mod tests {
         assert_eq!(chosen.per_class[1], 0.0);
         // Class 1 at t = 0: predicts 0.5 (+) and 3 (−) → TP 1, FP 1, FN 0, F1 = 2/3.
         assert!((chosen.validation_f1[1] - 2.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn decisions() {
+        let row = [0.5f32, -1.0, 2.0, 0.5];
+        let per_class = Decision::Thresholds(Thresholds::PerClass(vec![0.4, -2.0, 2.0, 0.6]));
+        // 0.5 > 0.4, −1 > −2, 2 > 2 is false, 0.5 > 0.6 is false.
+        assert_eq!(per_class.labels(&row), [0, 1]);
+        assert_eq!(Decision::Thresholds(0.0.into()).labels(&row), [0, 2, 3]);
+        // Highest first; the tie of classes 0 and 3 goes to 0.
+        assert_eq!(Decision::TopK(3).labels(&row), [2, 0, 3]);
+        assert_eq!(Decision::TopK(9).labels(&row).len(), 4);
     }
 
     #[test]

@@ -201,6 +201,18 @@ pub enum LossError {
     },
 }
 
+impl LossError {
+    /// The class the error is about, if it is about one.
+    pub fn class(&self) -> Option<usize> {
+        match self {
+            LossError::ZeroCount { class, .. }
+            | LossError::CountAboveTotal { class, .. }
+            | LossError::PriorOutOfRange { class, .. } => Some(*class),
+            _ => None,
+        }
+    }
+}
+
 /// A [`LossConfig`] bound to the training statistics.
 #[derive(Debug, Clone)]
 pub struct Loss {

@@ -251,34 +251,64 @@ impl RunMeta {
     }
 }
 
-/// Writes `model`'s parameters and buffers, the momentum buffers and `meta` to `path` atomically.
+/// A tensor stored beside a module's parameters: its name, dtype, shape and little-endian bytes.
+pub(crate) struct RawTensor {
+    pub(crate) name: String,
+    pub(crate) dtype: Dtype,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl RawTensor {
+    /// An f32 tensor.
+    pub(crate) fn f32(name: String, shape: Vec<usize>, values: &[f32]) -> Self {
+        RawTensor {
+            name,
+            dtype: Dtype::F32,
+            shape,
+            bytes: f32_bytes(values),
+        }
+    }
+}
+
+/// Writes the momentum buffers and `meta` with `model`'s parameters and buffers (see [`write_module`]).
 fn write_checkpoint<M: Module>(
     path: &Path,
     model: &M,
     velocity: &BTreeMap<String, Tensor<1>>,
     meta: Vec<(&str, String)>,
 ) -> Result<(), TrainError> {
+    let momentum = velocity
+        .iter()
+        .map(|(key, v)| {
+            let values = v.to_data().try_into_vec_as::<f32>().expect("f32 data");
+            RawTensor::f32(format!("{MOMENTUM_PREFIX}{key}"), vec![values.len()], &values)
+        })
+        .collect();
+    write_module(path, model, momentum, meta)
+}
+
+/// Writes `model`'s parameters and buffers (tensors `model.<path>`, f32), the tensors `extra` and the
+/// metadata `meta` to `path` atomically, the header's keys sorted.
+pub(crate) fn write_module<M: Module>(
+    path: &Path,
+    model: &M,
+    extra: Vec<RawTensor>,
+    meta: Vec<(&str, String)>,
+) -> Result<(), TrainError> {
     let mut collect = Collect::default();
     model.visit(&mut collect);
-    let mut tensors = collect.tensors;
-    for (key, v) in velocity {
-        let data = v.to_data();
-        let values = data.try_into_vec_as::<f32>().expect("f32 data");
-        tensors.push((
-            format!("{MOMENTUM_PREFIX}{key}"),
-            vec![values.len()],
-            values,
-        ));
-    }
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+    let mut tensors: Vec<RawTensor> = collect
+        .tensors
         .into_iter()
-        .map(|(name, shape, values)| (name, shape, f32_bytes(&values)))
+        .map(|(name, shape, values)| RawTensor::f32(name, shape, &values))
         .collect();
-    let mut views = Vec::with_capacity(bytes.len());
-    for (name, shape, data) in &bytes {
-        let view = TensorView::new(Dtype::F32, shape.clone(), data)
-            .map_err(|e| TrainError::checkpoint(path, format!("tensor `{name}`: {e:?}")))?;
-        views.push((name.as_str(), view));
+    tensors.extend(extra);
+    let mut views = Vec::with_capacity(tensors.len());
+    for t in &tensors {
+        let view = TensorView::new(t.dtype, t.shape.clone(), &t.bytes)
+            .map_err(|e| TrainError::checkpoint(path, format!("tensor `{}`: {e:?}", t.name)))?;
+        views.push((t.name.as_str(), view));
     }
     let meta: HashMap<String, String> = meta.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     let out = safetensors::serialize(views, &Some(meta))
@@ -288,14 +318,14 @@ fn write_checkpoint<M: Module>(
 }
 
 /// A checkpoint file read into memory, its metadata parsed.
-struct CheckpointFile<'a> {
-    path: &'a Path,
+pub(crate) struct CheckpointFile<'a> {
+    pub(crate) path: &'a Path,
     bytes: Vec<u8>,
     meta: HashMap<String, String>,
 }
 
 impl<'a> CheckpointFile<'a> {
-    fn read(path: &'a Path) -> Result<Self, TrainError> {
+    pub(crate) fn read(path: &'a Path) -> Result<Self, TrainError> {
         let bytes = read_safetensors(path)?;
         parse_safetensors(&bytes, path)?;
         let (_, header) = SafeTensors::read_metadata(&bytes)
@@ -304,12 +334,12 @@ impl<'a> CheckpointFile<'a> {
         Ok(CheckpointFile { path, bytes, meta })
     }
 
-    fn tensors(&self) -> SafeTensors<'_> {
+    pub(crate) fn tensors(&self) -> SafeTensors<'_> {
         SafeTensors::deserialize(&self.bytes).expect("parsed when read")
     }
 
     /// The metadata entry `key`.
-    fn get(&self, key: &str) -> Result<&str, TrainError> {
+    pub(crate) fn get(&self, key: &str) -> Result<&str, TrainError> {
         self.meta.get(key).map(String::as_str).ok_or_else(|| {
             TrainError::checkpoint(
                 self.path,
@@ -326,7 +356,7 @@ impl<'a> CheckpointFile<'a> {
     }
 
     /// The shape of the 2-d tensor `name`.
-    fn dims(&self, name: &str) -> Result<Vec<usize>, TrainError> {
+    pub(crate) fn dims(&self, name: &str) -> Result<Vec<usize>, TrainError> {
         let view = self
             .tensors()
             .tensor(name)
@@ -341,7 +371,7 @@ impl<'a> CheckpointFile<'a> {
     }
 
     /// `fresh` with every parameter and buffer replaced by the stored one of the same path.
-    fn restore<M: Module>(&self, fresh: M) -> Result<M, TrainError> {
+    pub(crate) fn restore<M: Module>(&self, fresh: M) -> Result<M, TrainError> {
         let st = self.tensors();
         let mut restore = Restore {
             st: &st,
@@ -376,7 +406,7 @@ impl<'a> CheckpointFile<'a> {
     }
 
     /// Checks that the classifier has one output per class name.
-    fn check_classes(&self, class_names: &[String], classifier: &str) -> Result<(), TrainError> {
+    pub(crate) fn check_classes(&self, class_names: &[String], classifier: &str) -> Result<(), TrainError> {
         let classes = self.dims(classifier)?[1];
         if classes != class_names.len() {
             return Err(TrainError::checkpoint(

@@ -3,7 +3,7 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
-use mllt_core::metrics::{EmptyClassPolicy, Evaluation};
+use mllt_core::metrics::{EmptyClassPolicy, Evaluation, Thresholds};
 use mllt_core::scores::ScoreMatrix;
 use mllt_core::split::Group;
 use mllt_core::{LabelSet, SplitRule};
@@ -61,28 +61,33 @@ pub(crate) fn score_matrix(
 }
 
 /// Evaluates `model` on `split`, grouping classes by the training counts `train_counts` (default split rule:
-/// head n ≥ 100, medium 20 ≤ n < 100, tail n < 20). Prediction threshold 0 on logits, as the reference.
+/// head n ≥ 100, medium 20 ≤ n < 100, tail n < 20), F1 and accuracy at `thresholds` on the logits (the
+/// reference: 0).
 pub fn evaluate(
     model: &Head,
     split: &FeatureSplit,
     train_counts: &[usize],
+    thresholds: impl Into<Thresholds>,
     device: &Device,
 ) -> Result<Evaluation, TrainError> {
-    evaluate_scores(&predict(model, split, device)?, &split.labels, train_counts)
+    let scores = predict(model, split, device)?;
+    evaluate_scores(&scores, &split.labels, train_counts, thresholds)
 }
 
-/// Evaluates logits `scores` against `labels`, grouping classes by the training counts `train_counts`.
+/// Evaluates logits `scores` against `labels`, grouping classes by the training counts `train_counts`, F1
+/// and accuracy at `thresholds`.
 pub fn evaluate_scores(
     scores: &ScoreMatrix,
     labels: &LabelSet,
     train_counts: &[usize],
+    thresholds: impl Into<Thresholds>,
 ) -> Result<Evaluation, TrainError> {
     let groups = SplitRule::default().split(train_counts);
     Ok(Evaluation::new(
         scores,
         labels,
         Some(&groups),
-        0.0,
+        thresholds,
         EmptyClassPolicy::default(),
     )?)
 }

@@ -6,9 +6,9 @@
 //! head's initial weights from ChaCha8(S) stream 0, the dropout
 //! masks from stream 1, the sampler from S, the augmentation of the item at position p of epoch e from
 //! [`mllt_data::augment::item_rng`]`(S, e, p)`. Writes `OUT/log.jsonl`, `OUT/config.toml` and
-//! `OUT/metrics.json` like [`train`](super::train), and the trained network's weights to `OUT/model.safetensors`
-//! (burn's names, e.g. `backbone.layer4.2.conv3.weight`, `head.classifier.weight`; the header's keys sorted,
-//! so that the same weights always give the same bytes).
+//! `OUT/metrics.json` like [`train`](super::train); with [`FinetuneOptions::deploy`] it holds out the
+//! validation split, chooses the decision thresholds on it and writes the model to `OUT/model.mllt`
+//! ([`crate::deploy`]; the header's keys sorted, so that the same weights always give the same bytes).
 //!
 //! Checkpoints ([`ImageCheckpoint`], `OUT/checkpoint.safetensors`) are written at the end of every epoch,
 //! after every `checkpoint_every` global iterations, and where `max_steps` stops the run. Resuming restores
@@ -16,15 +16,16 @@
 //! completed epochs and skips the batches already trained on (their augmentation is keyed by position, so
 //! the rest of the epoch is unchanged): a resumed run ends bit-identical to an uninterrupted one.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::{Device, Tensor, TensorData};
 use mllt_core::atomic::write_atomic;
-use mllt_core::metrics::Evaluation;
+use mllt_core::holdout::holdout;
+use mllt_core::metrics::{Evaluation, Thresholds};
 use mllt_core::sampling::Sampler;
 use mllt_data::augment::AugmentConfig;
 use mllt_data::images::{ImageDataset, ImageSplit};
@@ -39,16 +40,12 @@ use super::evaluate::{append_logits, evaluate_scores, score_matrix};
 use super::sgd::Sgd;
 use super::trainer::{
     CONFIG_FILE, DROPOUT_STREAM, EpochMeter, EpochRecord, EpochSoFar, INIT_STREAM, LOG_FILE,
-    Observer, append_line, cannot_resume, check_new_run, check_resumable, epoch_iterations,
-    history_text, label_batch, optimise, prepare_run, read_history, run_mismatch, seeded,
-    write_metrics,
+    LogLine, Observer, append_line, bind_loss, cannot_resume, check_new_run, check_resumable,
+    choose_on_validation, epoch_iterations, epoch_records, label_batch, log_text, optimise,
+    prepare_run, read_log, run_mismatch, seeded, thresholds_json, write_metrics,
 };
-use crate::features::sorted_header;
-use crate::loss::Loss;
+use crate::deploy::{Input, MODEL_FILE, Network, ThresholdMeta, TrainedModel};
 use crate::model::{BackboneKind, BackboneWeights, ImageNetwork};
-
-/// The trained network's weights.
-pub const MODEL_FILE: &str = "model.safetensors";
 
 /// Where and how to fine-tune.
 #[derive(Debug, Clone)]
@@ -73,6 +70,11 @@ pub struct FinetuneOptions {
     /// The backbone's learning rate is this multiple of the schedule's (the paper: 1). 0 freezes the
     /// backbone: no gradient flows into it and only the head trains on its features.
     pub backbone_lr_scale: f64,
+    /// Also log a step line after every global iteration that is a multiple of this (0: epoch lines only).
+    pub log_every: usize,
+    /// Hold out the validation split, choose the decision thresholds on it and write `OUT/model.mllt` (see
+    /// [`RunOptions::deploy`](super::RunOptions::deploy)).
+    pub deploy: bool,
 }
 
 /// The result of a fine-tuning run.
@@ -279,18 +281,23 @@ pub fn finetune(
     prepare_run(config, out)?;
     let ckpt_path = out.join(CHECKPOINT_FILE);
     let log_path = out.join(LOG_FILE);
-    let train_labels = &data.train.labels;
-    let counts = train_labels.class_counts();
-    let loss = Loss::new(&config.loss, &counts, data.train.paths.len())?;
+    let carved = options.deploy.then(|| holdout(data.train.labels.ids()));
+    let fit = match &carved {
+        Some(h) => Cow::Owned(data.train.subset(&h.fit)),
+        None => Cow::Borrowed(&data.train),
+    };
+    let train_labels = &fit.labels;
+    let counts = data.train.labels.class_counts();
+    let loss = bind_loss(&config.loss, train_labels)?;
     let mut sampler = Sampler::new(&config.sampler, train_labels, options.seed)?;
-    let (mut state, mut history, resumed_from) = if options.resume {
+    let (mut state, mut log, resumed_from) = if options.resume {
         let state = ImageState::resume(&ckpt_path, data, config, options, device)?;
         for _ in 0..state.epochs_done {
             sampler.next_epoch();
         }
-        let history = read_history(&log_path, state.epochs_done)?;
+        let log = read_log(&log_path, state.epochs_done, state.iteration)?;
         let from = state.iteration;
-        (state, history, Some(from))
+        (state, log, Some(from))
     } else {
         check_new_run(&ckpt_path)?;
         (
@@ -299,13 +306,13 @@ pub fn finetune(
             None,
         )
     };
-    write_atomic(&log_path, history_text(&history).as_bytes())?;
+    write_atomic(&log_path, log_text(&log).as_bytes())?;
     write_atomic(&out.join(CONFIG_FILE), config.to_toml().as_bytes())?;
 
     let schedule = &config.schedule;
     let batch_size = schedule.batch_size;
     let size = options.image_size;
-    let paths: Arc<[PathBuf]> = data.train.paths.clone().into();
+    let paths: Arc<[PathBuf]> = fit.paths.clone().into();
     let max_steps = options.max_steps.unwrap_or(usize::MAX);
     let checkpoint_every = options.checkpoint_every.unwrap_or(usize::MAX);
     let started = Instant::now();
@@ -345,7 +352,14 @@ pub fn finetune(
                 threads: 0,
             },
         )?;
-        let mut meter = EpochMeter::resume(epoch, schedule.epochs, end, so_far, observer);
+        let mut meter = EpochMeter::resume(
+            epoch,
+            schedule.epochs,
+            end,
+            so_far,
+            options.log_every,
+            observer,
+        );
         for (done, batch) in (skip + 1..).zip(loader) {
             let batch = batch?;
             let lr = schedule.lr(config.optimizer.lr, epoch, state.iteration);
@@ -354,7 +368,10 @@ pub fn finetune(
             let value = loss.training_loss(state.network.forward_train(x, &mut state.rng), y);
             state.network = optimise(state.network, &mut state.sgd, &value, lr);
             state.iteration += 1;
-            meter.record(value.detach(), lr, observer);
+            if let Some(step) = meter.record(value.detach(), lr, state.iteration, observer) {
+                append_line(&log_path, LogLine::Step(step.clone()))?;
+                log.push(LogLine::Step(step));
+            }
             let inside = done < total;
             let stop = state.iteration == max_steps;
             if inside && (stop || state.iteration.is_multiple_of(checkpoint_every)) {
@@ -367,23 +384,27 @@ pub fn finetune(
             state.epochs_done = epoch + 1;
             state.save(&ckpt_path, data, config, options, &EpochSoFar::default())?;
         }
-        append_line(&log_path, &record)?;
+        append_line(&log_path, LogLine::Epoch(record.clone()))?;
         observer.on_epoch_end(&record);
-        history.push(record);
+        log.push(LogLine::Epoch(record));
     }
     let trained = state.iteration - first_iteration;
     let images_per_second = (trained * batch_size) as f64 / started.elapsed().as_secs_f64();
     let network = state.network;
 
-    let scores = predict_images(
-        &network,
-        &data.test,
-        size,
-        batch_size,
-        options.prefetch,
-        device,
-    )?;
-    let evaluation = evaluate_scores(&scores, &data.test.labels, &counts)?;
+    let predict = |split: &ImageSplit| {
+        predict_images(&network, split, size, batch_size, options.prefetch, device)
+    };
+    let thresholds = match &carved {
+        Some(h) => {
+            let validation = data.train.subset(&h.validation);
+            choose_on_validation(&predict(&validation)?, &validation.labels)?
+        }
+        None => ThresholdMeta::reference(counts.len()),
+    };
+    let decision = Thresholds::PerClass(thresholds.per_class.clone());
+    let evaluation = evaluate_scores(&predict(&data.test)?, &data.test.labels, &counts, decision)?;
+    let history = epoch_records(&log);
     let extra = json!({
         "method": config.method,
         "seed": options.seed,
@@ -393,17 +414,28 @@ pub fn finetune(
         "epochs": history.len(),
         "iterations": state.iteration,
         "final_train_loss": history.last().map(|r| r.loss),
-        "train_items": data.train.paths.len(),
+        "train_items": fit.paths.len(),
+        "validation_items": thresholds.validation_items,
+        "decision_thresholds": thresholds_json(&thresholds),
         "train_images_per_second": images_per_second,
     });
     let metrics = write_metrics(out, &evaluation, &data.test.labels, &counts, extra)?;
-    let model_path = out.join(MODEL_FILE);
-    let mut store = SafetensorsStore::from_bytes(None);
-    let bytes = network
-        .save_into(&mut store)
-        .and_then(|()| store.get_bytes())
-        .map_err(|e| TrainError::checkpoint(&model_path, e.to_string()))?;
-    write_atomic(&model_path, &sorted_header(bytes, &model_path)?)?;
+    if options.deploy {
+        let input = Input::Image {
+            backbone: options.backbone,
+            image_size: size,
+        };
+        TrainedModel::new(
+            Network::Image(network),
+            input,
+            config,
+            options.seed,
+            data.train.labels.class_names(),
+            counts,
+            thresholds,
+        )
+        .save(&out.join(MODEL_FILE))?;
+    }
     Ok(FinetuneOutcome {
         evaluation,
         history,

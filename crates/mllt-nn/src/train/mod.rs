@@ -2,7 +2,7 @@
 //! weight decay, the warm-up + step learning-rate schedule, global gradient clipping, uniform or class-aware
 //! sampling, seeded end to end, with exact resume from checkpoints.
 
-mod checkpoint;
+pub(crate) mod checkpoint;
 mod clip;
 mod config;
 mod evaluate;
@@ -15,12 +15,12 @@ pub use checkpoint::{CHECKPOINT_FILE, Checkpoint, ImageCheckpoint};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use config::TrainConfig;
 pub use evaluate::{evaluate, evaluate_scores, evaluation_json, predict};
-pub use finetune::{FinetuneOptions, FinetuneOutcome, MODEL_FILE, finetune};
+pub use finetune::{FinetuneOptions, FinetuneOutcome, finetune};
 pub use schedule::ScheduleConfig;
 pub use sgd::{Sgd, SgdConfig};
 pub use trainer::{
-    CONFIG_FILE, EpochRecord, LOG_FILE, METRICS_FILE, Observer, RunOptions, StepProgress,
-    TrainOutcome, TrainState, batch, train,
+    CONFIG_FILE, EpochRecord, LOG_FILE, LogLine, METRICS_FILE, Observer, RunOptions, StepProgress,
+    StepRecord, TrainOutcome, TrainState, batch, train,
 };
 
 use std::path::{Path, PathBuf};
@@ -47,6 +47,17 @@ pub enum TrainError {
     /// The loss cannot be bound to the training statistics.
     #[error(transparent)]
     Loss(#[from] LossError),
+    /// The loss cannot be bound to the training statistics of one class.
+    #[error(
+        "class `{name}` has {count} of {items} training items: {source}; --drop-empty-classes leaves out \
+         the classes with no training item or with every one"
+    )]
+    Class {
+        name: String,
+        count: usize,
+        items: usize,
+        source: LossError,
+    },
     /// A configuration is malformed.
     #[error("{origin}: {message}")]
     Config { origin: String, message: String },

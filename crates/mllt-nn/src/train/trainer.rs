@@ -16,6 +16,7 @@
 //! buffers, BN statistics and dropout stream from the checkpoint and replays the sampler's completed epochs,
 //! so a resumed run ends bit-identical to an uninterrupted one.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -24,7 +25,10 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use mllt_core::atomic::write_atomic;
-use mllt_core::metrics::Evaluation;
+use mllt_core::LabelSet;
+use mllt_core::holdout::holdout;
+use mllt_core::metrics::{Evaluation, MIN_VALIDATION_POSITIVES, Thresholds, choose_thresholds};
+use mllt_core::scores::ScoreMatrix;
 use mllt_core::sampling::Sampler;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -35,8 +39,9 @@ use super::TrainError;
 use super::checkpoint::{CHECKPOINT_FILE, Checkpoint};
 use super::clip::clip_grad_norm;
 use super::config::TrainConfig;
-use super::evaluate::{evaluate, evaluation_json};
+use super::evaluate::{evaluate, evaluation_json, predict};
 use super::sgd::Sgd;
+use crate::deploy::{MODEL_FILE, Network, ThresholdMeta, TrainedModel};
 use crate::features::{FeatureDataset, FeatureSplit};
 use crate::loss::Loss;
 use crate::model::Head;
@@ -72,6 +77,12 @@ pub struct RunOptions {
     pub resume: bool,
     /// Stop after this many global iterations (the schedule is unchanged); `None` runs every epoch.
     pub max_steps: Option<usize>,
+    /// Also log a [`StepRecord`] after every global iteration that is a multiple of this (0: epoch lines only).
+    pub log_every: usize,
+    /// Make a deployable model of this input ([`deploy`](crate::deploy)): hold out the validation split of the
+    /// training set ([`mllt_core::holdout`]), train on the rest, choose the decision thresholds on it and
+    /// write `OUT/model.mllt`. `None` trains on the whole training set with the reference's threshold 0.
+    pub deploy: Option<crate::deploy::Input>,
 }
 
 /// Progress within an epoch, for progress bars.
@@ -101,6 +112,28 @@ pub struct EpochRecord {
     /// Mean training loss over the epoch.
     pub loss: f64,
     pub seconds: f64,
+}
+
+/// A line of `log.jsonl` written every `log_every` global iterations inside an epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// Global iterations done.
+    pub step: usize,
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss over the iterations since the previous step line of the epoch (or its start).
+    pub loss: f64,
+    pub lr: f64,
+    /// Seconds since the epoch started.
+    pub seconds: f64,
+}
+
+/// A line of `log.jsonl`: the end of an epoch, or a step inside one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LogLine {
+    Epoch(EpochRecord),
+    Step(StepRecord),
 }
 
 /// Receives progress; every method has an empty default.
@@ -204,6 +237,9 @@ pub(crate) struct EpochMeter {
     so_far: EpochSoFar,
     lr: f64,
     started: Instant,
+    /// Iterations done and their loss sum at the last step line (or the start).
+    logged: (usize, f64),
+    log_every: usize,
 }
 
 /// The iterations of an epoch done so far: what a checkpoint inside an epoch keeps of its meter.
@@ -222,9 +258,17 @@ impl EpochMeter {
         epoch: usize,
         epochs: usize,
         iterations: usize,
+        log_every: usize,
         observer: &mut dyn Observer,
     ) -> Self {
-        Self::resume(epoch, epochs, iterations, EpochSoFar::default(), observer)
+        Self::resume(
+            epoch,
+            epochs,
+            iterations,
+            EpochSoFar::default(),
+            log_every,
+            observer,
+        )
     }
 
     /// Continues epoch `epoch` after the iterations of `so_far` (a run resumed inside an epoch).
@@ -233,9 +277,11 @@ impl EpochMeter {
         epochs: usize,
         iterations: usize,
         so_far: EpochSoFar,
+        log_every: usize,
         observer: &mut dyn Observer,
     ) -> Self {
         observer.on_epoch_start(epoch, epochs, iterations);
+        let logged = (so_far.done, sum_of(so_far.loss_sum.as_ref()));
         EpochMeter {
             epoch,
             epochs,
@@ -243,6 +289,8 @@ impl EpochMeter {
             so_far,
             lr: 0.0,
             started: Instant::now(),
+            logged,
+            log_every,
         }
     }
 
@@ -258,8 +306,15 @@ impl EpochMeter {
         self.so_far.seconds + self.started.elapsed().as_secs_f64()
     }
 
-    /// Adds one iteration's loss (detached) at learning rate `lr`.
-    pub(crate) fn record(&mut self, value: Tensor<1>, lr: f64, observer: &mut dyn Observer) {
+    /// Adds one iteration's loss (detached) at learning rate `lr`, after which `step` global iterations are
+    /// done; returns the step line to log when `step` is a multiple of the meter's `log_every`.
+    pub(crate) fn record(
+        &mut self,
+        value: Tensor<1>,
+        lr: f64,
+        step: usize,
+        observer: &mut dyn Observer,
+    ) -> Option<StepRecord> {
         let so_far = &mut self.so_far;
         so_far.loss_sum = Some(match so_far.loss_sum.take() {
             Some(s) => s + value,
@@ -278,6 +333,18 @@ impl EpochMeter {
             lr,
             loss,
         });
+        if self.log_every == 0 || !step.is_multiple_of(self.log_every) {
+            return None;
+        }
+        let sum = sum_of(self.so_far.loss_sum.as_ref());
+        let (done_then, sum_then) = std::mem::replace(&mut self.logged, (done, sum));
+        Some(StepRecord {
+            step,
+            epoch: self.epoch + 1,
+            loss: (sum - sum_then) / (done - done_then).max(1) as f64,
+            lr,
+            seconds: self.seconds(),
+        })
     }
 
     /// The epoch's record (`global_iteration` after it); an error if the mean loss is not finite.
@@ -418,8 +485,9 @@ fn resume_state(
     })
 }
 
-/// Reads the first `epochs` records of the log (those the checkpoint covers).
-pub(crate) fn read_history(path: &Path, epochs: usize) -> Result<Vec<EpochRecord>, TrainError> {
+/// The lines of the log that a checkpoint after `epochs` complete epochs and `steps` global iterations
+/// covers: the first `epochs` epoch lines and the step lines up to `steps`, in file order.
+pub(crate) fn read_log(path: &Path, epochs: usize, steps: usize) -> Result<Vec<LogLine>, TrainError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -431,32 +499,44 @@ pub(crate) fn read_history(path: &Path, epochs: usize) -> Result<Vec<EpochRecord
             .into());
         }
     };
-    let mut history = Vec::new();
-    for (i, line) in text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .take(epochs)
-        .enumerate()
-    {
-        let record: EpochRecord =
-            serde_json::from_str(line).map_err(|e| mllt_core::Error::Parse {
-                path: path.into(),
-                line: i + 1,
-                message: e.to_string(),
-            })?;
-        history.push(record);
+    let mut kept = Vec::new();
+    let mut epoch_lines = 0;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: LogLine = serde_json::from_str(line).map_err(|e| mllt_core::Error::Parse {
+            path: path.into(),
+            line: i + 1,
+            message: format!("not a log line: {e}"),
+        })?;
+        match &record {
+            LogLine::Epoch(_) if epoch_lines < epochs => epoch_lines += 1,
+            LogLine::Step(s) if s.step <= steps => {}
+            _ => continue,
+        }
+        kept.push(record);
     }
-    Ok(history)
+    Ok(kept)
 }
 
-pub(crate) fn history_text(history: &[EpochRecord]) -> String {
-    history
-        .iter()
+/// The epoch lines of a log.
+pub(crate) fn epoch_records(log: &[LogLine]) -> Vec<EpochRecord> {
+    log.iter()
+        .filter_map(|l| match l {
+            LogLine::Epoch(r) => Some(r.clone()),
+            LogLine::Step(_) => None,
+        })
+        .collect()
+}
+
+pub(crate) fn log_text(log: &[LogLine]) -> String {
+    log.iter()
         .map(|r| serde_json::to_string(r).expect("records serialise") + "\n")
         .collect()
 }
 
-pub(crate) fn append_line(path: &Path, record: &EpochRecord) -> Result<(), TrainError> {
+pub(crate) fn append_line(path: &Path, record: LogLine) -> Result<(), TrainError> {
     let io = |source| mllt_core::Error::Io {
         path: path.into(),
         source,
@@ -466,13 +546,12 @@ pub(crate) fn append_line(path: &Path, record: &EpochRecord) -> Result<(), Train
         .append(true)
         .open(path)
         .map_err(io)?;
-    f.write_all(history_text(std::slice::from_ref(record)).as_bytes())
-        .map_err(io)?;
+    f.write_all(log_text(&[record]).as_bytes()).map_err(io)?;
     Ok(())
 }
 
-/// Trains `config` on `data` (see the module documentation), evaluates on `data.test` and writes `metrics.json`.
-/// `device` must be an autodiff device.
+/// Trains `config` on `data` (see the module documentation), evaluates on `data.test` and writes `metrics.json`
+/// (and `model.mllt` with [`RunOptions::deploy`]). `device` must be an autodiff device.
 pub fn train(
     data: &FeatureDataset,
     config: &TrainConfig,
@@ -484,19 +563,27 @@ pub fn train(
     prepare_run(config, out)?;
     let ckpt_path = out.join(CHECKPOINT_FILE);
     let log_path = out.join(LOG_FILE);
+    let carved = options
+        .deploy
+        .as_ref()
+        .map(|_| holdout(data.train.labels.ids()));
+    let fit = match &carved {
+        Some(h) => Cow::Owned(data.train.subset(&h.fit)),
+        None => Cow::Borrowed(&data.train),
+    };
     let counts = data.train.labels.class_counts();
-    let loss = Loss::new(&config.loss, &counts, data.train.len())?;
-    let mut sampler = Sampler::new(&config.sampler, &data.train.labels, options.seed)?;
+    let loss = bind_loss(&config.loss, &fit.labels)?;
+    let mut sampler = Sampler::new(&config.sampler, &fit.labels, options.seed)?;
     let schedule = &config.schedule;
 
-    let (mut state, mut history, resumed_from) = if options.resume {
+    let (mut state, mut log, resumed_from) = if options.resume {
         let state = resume_state(&ckpt_path, data, config, options.seed, device)?;
         for _ in 0..state.epochs_done {
             sampler.next_epoch();
         }
-        let history = read_history(&log_path, state.epochs_done)?;
+        let log = read_log(&log_path, state.epochs_done, state.iteration)?;
         let done = state.epochs_done;
-        (state, history, Some(done))
+        (state, log, Some(done))
     } else {
         check_new_run(&ckpt_path)?;
         let state = TrainState::new(
@@ -508,7 +595,7 @@ pub fn train(
         );
         (state, Vec::new(), None)
     };
-    write_atomic(&log_path, history_text(&history).as_bytes())?;
+    write_atomic(&log_path, log_text(&log).as_bytes())?;
     write_atomic(&out.join(CONFIG_FILE), config.to_toml().as_bytes())?;
 
     let max_steps = options.max_steps.unwrap_or(usize::MAX);
@@ -520,13 +607,22 @@ pub fn train(
         let order = sampler.next_epoch();
         let full = epoch_iterations(order.len(), schedule.batch_size)?;
         let iterations = full.min(max_steps - state.iteration);
-        let mut meter = EpochMeter::start(epoch, schedule.epochs, iterations, observer);
+        let mut meter = EpochMeter::start(
+            epoch,
+            schedule.epochs,
+            iterations,
+            options.log_every,
+            observer,
+        );
         for items in order.chunks_exact(schedule.batch_size).take(iterations) {
             let lr = schedule.lr(config.optimizer.lr, epoch, state.iteration);
-            let (x, y) = batch(&data.train, items, device);
+            let (x, y) = batch(&fit, items, device);
             let (next, value) = state.step(x, y, &loss, lr);
             state = next;
-            meter.record(value, lr, observer);
+            if let Some(step) = meter.record(value, lr, state.iteration, observer) {
+                append_line(&log_path, LogLine::Step(step.clone()))?;
+                log.push(LogLine::Step(step));
+            }
         }
         let record = meter.finish(state.iteration)?;
         epochs_run = epoch + 1;
@@ -536,27 +632,86 @@ pub fn train(
                 .checkpoint(config, options.seed, data.class_names())
                 .save(&ckpt_path)?;
         }
-        append_line(&log_path, &record)?;
+        append_line(&log_path, LogLine::Epoch(record.clone()))?;
         observer.on_epoch_end(&record);
-        history.push(record);
+        log.push(LogLine::Epoch(record));
     }
 
-    let evaluation = evaluate(&state.model, &data.test, &counts, device)?;
+    let thresholds = match &carved {
+        Some(h) => {
+            let validation = data.train.subset(&h.validation);
+            choose_on_validation(&predict(&state.model, &validation, device)?, &validation.labels)?
+        }
+        None => ThresholdMeta::reference(counts.len()),
+    };
+    let decision = Thresholds::PerClass(thresholds.per_class.clone());
+    let evaluation = evaluate(&state.model, &data.test, &counts, decision, device)?;
+    let history = epoch_records(&log);
     let extra = json!({
         "method": config.method,
         "seed": options.seed,
         "epochs": epochs_run,
         "iterations": state.iteration,
         "final_train_loss": history.last().map(|r| r.loss),
-        "train_items": data.train.len(),
+        "train_items": fit.len(),
+        "validation_items": thresholds.validation_items,
+        "decision_thresholds": thresholds_json(&thresholds),
     });
     let metrics = write_metrics(out, &evaluation, &data.test.labels, &counts, extra)?;
+    if let Some(input) = &options.deploy {
+        TrainedModel::new(
+            Network::Head(state.model.clone()),
+            input.clone(),
+            config,
+            options.seed,
+            data.class_names(),
+            counts,
+            thresholds,
+        )
+        .save(&out.join(MODEL_FILE))?;
+    }
     Ok(TrainOutcome {
         model: state.model,
         evaluation,
         history,
         resumed_from,
         metrics,
+    })
+}
+
+/// Binds the loss to the training labels; an error about one class names it, and says how to leave such
+/// classes out.
+pub(crate) fn bind_loss(config: &crate::LossConfig, labels: &LabelSet) -> Result<Loss, TrainError> {
+    Loss::new(config, &labels.class_counts(), labels.len()).map_err(|e| match e.class() {
+        Some(c) => TrainError::Class {
+            name: labels.class_names()[c].clone(),
+            count: labels.class_counts()[c],
+            items: labels.len(),
+            source: e,
+        },
+        None => e.into(),
+    })
+}
+
+/// The thresholds chosen on validation `scores` of `labels`: the reference's 0 when there is no validation item.
+pub(crate) fn choose_on_validation(
+    scores: &ScoreMatrix,
+    labels: &LabelSet,
+) -> Result<ThresholdMeta, TrainError> {
+    if labels.is_empty() {
+        return Ok(ThresholdMeta::reference(labels.num_classes()));
+    }
+    let chosen = choose_thresholds(scores, labels, MIN_VALIDATION_POSITIVES)?;
+    Ok(ThresholdMeta::chosen(&chosen, labels.len(), MIN_VALIDATION_POSITIVES))
+}
+
+/// How `metrics.json` records the decision thresholds.
+pub(crate) fn thresholds_json(t: &ThresholdMeta) -> Value {
+    json!({
+        "chosen_on": t.chosen_on,
+        "global": t.global,
+        "classes_with_own_threshold": t.own.iter().filter(|&&o| o).count(),
+        "min_validation_positives": t.min_validation_positives,
     })
 }
 
@@ -604,4 +759,9 @@ pub(crate) fn epoch_iterations(items: usize, batch_size: usize) -> Result<usize,
 /// Reads back `sum / n` (a host synchronisation).
 fn mean_of(sum: Option<&Tensor<1>>, n: usize) -> f64 {
     sum.map_or(f64::NAN, |s| s.clone().into_scalar::<f64>() / n as f64)
+}
+
+/// Reads back a loss sum (a host synchronisation); 0 for none.
+fn sum_of(sum: Option<&Tensor<1>>) -> f64 {
+    sum.map_or(0.0, |s| s.clone().into_scalar::<f64>())
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use mllt_data::textset::{TEXTS_FILE, TextSplit, load_features};
 use mllt_data::tfidf::DEFAULT_WIDTH;
+use mllt_nn::deploy::Input;
 use mllt_nn::features::{FeatureDataset, FeatureSplit};
 
 /// The real benchmarks that ship in `data/`.
@@ -31,14 +32,22 @@ pub fn resolve(spec: &Path) -> anyhow::Result<PathBuf> {
 
 /// Loads a feature or text dataset: a folder or a shipped name (see [`resolve`]), with the default TF-IDF width.
 pub fn load(spec: &Path) -> anyhow::Result<FeatureDataset> {
-    load_with_width(spec, DEFAULT_WIDTH)
+    Ok(load_with_input(spec, DEFAULT_WIDTH)?.0)
 }
 
 /// Loads a dataset; a text dataset is hashed to `text_width` TF-IDF columns.
 pub fn load_with_width(spec: &Path, text_width: usize) -> anyhow::Result<FeatureDataset> {
+    Ok(load_with_input(spec, text_width)?.0)
+}
+
+/// Loads a dataset and the input pipeline a model trained on it reads: its feature dimension, or the
+/// TF-IDF vectoriser fitted on its training texts (`text_width` columns).
+pub fn load_with_input(spec: &Path, text_width: usize) -> anyhow::Result<(FeatureDataset, Input)> {
     let dir = resolve(spec)?;
     if !dir.join(TEXTS_FILE).is_file() {
-        return Ok(FeatureDataset::read(&dir)?);
+        let data = FeatureDataset::read(&dir)?;
+        let input = Input::Features { dim: data.dim() };
+        return Ok((data, input));
     }
     let text = load_features(&dir, text_width)?;
     let split = |s: TextSplit| FeatureSplit {
@@ -46,8 +55,9 @@ pub fn load_with_width(spec: &Path, text_width: usize) -> anyhow::Result<Feature
         features: s.features,
         dim: s.dim,
     };
-    Ok(FeatureDataset {
+    let data = FeatureDataset {
         train: split(text.train),
         test: split(text.test),
-    })
+    };
+    Ok((data, Input::Text { tfidf: text.tfidf }))
 }

@@ -9,20 +9,23 @@
 //! (and every `--checkpoint-every` iterations), and `--resume` continues it, also from inside an epoch.
 
 use std::fmt::Write as _;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use mllt_core::Group;
+use mllt_core::holdout::holdout;
 use mllt_core::metrics::Evaluation;
+use mllt_core::{Group, LabelSet};
 use mllt_data::images::{ImageSpec, Skipped, check_images};
+use mllt_data::tfidf::DEFAULT_WIDTH;
 use mllt_nn::backend::Device;
+use mllt_nn::deploy::MODEL_FILE;
 use mllt_nn::model::{BackboneKind, BackboneWeights};
 use mllt_nn::train::{
-    CHECKPOINT_FILE, EpochRecord, FinetuneOptions, LOG_FILE, METRICS_FILE, MODEL_FILE, Observer,
-    RunOptions, StepProgress, TrainConfig, finetune, train,
+    CHECKPOINT_FILE, EpochRecord, FinetuneOptions, LOG_FILE, METRICS_FILE, Observer, RunOptions,
+    StepProgress, TrainConfig, finetune, train,
 };
+
+use super::progress::Meter;
 
 /// A method preset: one TOML under `configs/`, embedded in the binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -162,6 +165,14 @@ pub struct Args {
     /// Skip images that are missing or cannot be decoded (and report how many) instead of stopping.
     #[arg(long, requires = "backbone")]
     skip_bad_images: bool,
+    /// Leave out the classes that no training item has, or that every training item has (counted on the items
+    /// trained on: the training split less the validation items), and print which; without it such a class
+    /// stops the losses that divide by n_c or N − n_c.
+    #[arg(long)]
+    drop_empty_classes: bool,
+    /// Also log the mean loss of every N iterations to OUT/log.jsonl (0: epoch lines only).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    log_every: usize,
     #[command(flatten)]
     device: super::DeviceArg,
 }
@@ -195,12 +206,18 @@ impl Args {
         if let Some(backbone) = self.backbone {
             return self.finetune(config, &origin, backbone, out, &device);
         }
-        let data = super::dataset::load(&self.data)?;
+        let (data, input) = super::dataset::load_with_input(&self.data, DEFAULT_WIDTH)?;
+        let data = match self.classes_to_drop(&data.train.labels) {
+            Some(drop) => data.without_classes(&drop),
+            None => data,
+        };
         let options = RunOptions {
             seed: self.seed,
             out: out.clone(),
             resume: self.resume,
             max_steps: self.max_steps.map(|n| n as usize),
+            log_every: self.log_every,
+            deploy: Some(input),
         };
         eprintln!(
             "{} ({origin}) on {}: {} train / {} test items, {} classes, d = {}; output {}",
@@ -212,16 +229,20 @@ impl Args {
             data.dim(),
             out.display()
         );
-        let mut progress = Progress::new();
-        let outcome = train(&data, &config, &options, &device, &mut progress)
-            .with_context(|| format!("training {}", config.method))?;
+        let mut progress = Progress::new(config.schedule.batch_size, "items");
+        let outcome = train(&data, &config, &options, &device, &mut progress);
+        progress.finish();
+        let outcome = outcome.with_context(|| {
+            let dir = super::dataset::resolve(&self.data).unwrap_or(self.data.clone());
+            format!("training {} on {}", config.method, dir.join("train.tsv").display())
+        })?;
         self.report(
             &config.method,
             "",
             &outcome.metrics,
             &outcome.history,
             &outcome.evaluation,
-            &out.join(CHECKPOINT_FILE),
+            &out,
         )
     }
 
@@ -234,7 +255,7 @@ impl Args {
         metrics: &serde_json::Value,
         history: &[EpochRecord],
         evaluation: &Evaluation,
-        weights: &Path,
+        out: &Path,
     ) -> anyhow::Result<()> {
         if self.json {
             println!("{}", serde_json::to_string_pretty(metrics)?);
@@ -249,10 +270,10 @@ impl Args {
             last.map_or("-".into(), |r| format!("{:.5}", r.loss))
         );
         print!("{}", map_table(evaluation));
-        let out = weights.parent().unwrap_or(Path::new("."));
         // A feature run stopped by --max-steps inside its first epoch has no checkpoint.
-        let mut written = vec![out.join(METRICS_FILE), out.join(LOG_FILE)];
-        written.extend(weights.exists().then(|| weights.to_path_buf()));
+        let mut written = vec![out.join(METRICS_FILE), out.join(LOG_FILE), out.join(MODEL_FILE)];
+        let checkpoint = out.join(CHECKPOINT_FILE);
+        written.extend(checkpoint.exists().then_some(checkpoint));
         let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
         println!("wrote {}", written.join(", "));
         Ok(())
@@ -276,6 +297,10 @@ impl Args {
         let data = spec.parse::<ImageSpec>()?.load()?;
         let (data, skipped) = check_images(data, self.skip_bad_images)?;
         report_skipped(&skipped);
+        let data = match self.classes_to_drop(&data.train.labels) {
+            Some(drop) => data.without_classes(&drop),
+            None => data,
+        };
         let weights = match &self.weights {
             None => BackboneWeights::Cached,
             Some(p) if p.as_os_str() == "none" => BackboneWeights::Random,
@@ -303,9 +328,15 @@ impl Args {
             resume: self.resume,
             prefetch: 2,
             backbone_lr_scale: self.backbone_lr_scale,
+            log_every: self.log_every,
+            deploy: true,
         };
-        let outcome = finetune(&data, &config, &options, device, &mut Progress::new())
-            .with_context(|| format!("training {} with {}", config.method, backbone.name()))?;
+        let mut progress = Progress::new(config.schedule.batch_size, "images");
+        let outcome = finetune(&data, &config, &options, device, &mut progress);
+        progress.finish();
+        let outcome = outcome.with_context(|| {
+            format!("training {} with {} on {spec}", config.method, backbone.name())
+        })?;
         if let Some(iteration) = outcome.resumed_from {
             eprintln!("resumed from the checkpoint at iteration {iteration}");
         }
@@ -315,8 +346,28 @@ impl Args {
             &outcome.metrics,
             &outcome.history,
             &outcome.evaluation,
-            &out.join(MODEL_FILE),
+            &out,
         )
+    }
+
+    /// With `--drop-empty-classes`: the classes to leave out, printed; they are counted on the training
+    /// items the run fits (the validation items held out).
+    fn classes_to_drop(&self, train: &LabelSet) -> Option<Vec<usize>> {
+        if !self.drop_empty_classes {
+            return None;
+        }
+        let fitted = train.subset(&holdout(train.ids()).fit);
+        let drop = fitted.degenerate_classes();
+        if drop.is_empty() {
+            eprintln!("--drop-empty-classes: every class has some, but not all, training items");
+        } else {
+            let names: Vec<String> = drop
+                .iter()
+                .map(|&(c, why)| format!("`{}` ({})", train.class_names()[c], why.describe()))
+                .collect();
+            eprintln!("dropped {} class(es): {}", drop.len(), names.join(", "));
+        }
+        Some(drop.into_iter().map(|(c, _)| c).collect())
     }
 }
 
@@ -330,24 +381,32 @@ fn report_skipped(skipped: &[Skipped]) {
     }
 }
 
-/// mAP in percent over all classes and per group, with the group sizes.
+/// mAP, and micro and macro F1 at the decision thresholds, in percent over all classes and per group, with
+/// the group sizes.
 pub fn map_table(eval: &Evaluation) -> String {
-    let mut out = String::new();
+    type Metric = fn(&mllt_core::metrics::GroupMetrics) -> Option<f64>;
+    let rows: [(&str, Metric); 3] = [
+        ("mAP (%)", |m| m.map),
+        ("micro F1", |m| Some(m.threshold.micro_f1)),
+        ("macro F1", |m| Some(m.threshold.macro_f1)),
+    ];
     let columns: Vec<(&str, Option<&mllt_core::metrics::GroupMetrics>)> =
         std::iter::once(("total", Some(&eval.total)))
             .chain(Group::ALL.iter().map(|&g| (g.name(), eval.group(g))))
             .collect();
-    let _ = write!(out, "{:<10}", "");
+    let mut out = format!("{:<10}", "");
     for (name, _) in &columns {
         let _ = write!(out, "{name:>8}");
     }
-    let _ = write!(out, "\n{:<10}", "mAP (%)");
-    for (_, m) in &columns {
-        match m.and_then(|m| m.map) {
-            Some(v) => write!(out, "{:>8.2}", 100.0 * v),
-            None => write!(out, "{:>8}", "-"),
+    for (label, metric) in rows {
+        let _ = write!(out, "\n{label:<10}");
+        for (_, m) in &columns {
+            match m.and_then(metric) {
+                Some(v) => write!(out, "{:>8.2}", 100.0 * v),
+                None => write!(out, "{:>8}", "-"),
+            }
+            .expect("writing to a String");
         }
-        .expect("writing to a String");
     }
     let _ = write!(out, "\n{:<10}", "classes");
     for (_, m) in &columns {
@@ -357,57 +416,64 @@ pub fn map_table(eval: &Evaluation) -> String {
     out
 }
 
-/// The progress bar (loss and learning rate) on stderr when it is a terminal; one line per epoch otherwise.
+/// Training progress (see [`Meter`]) over the iterations this process runs, with the loss and learning rate,
+/// and a line at the end of every epoch.
 struct Progress {
-    bar: Option<ProgressBar>,
-    terminal: bool,
+    meter: Option<Meter>,
+    /// Iterations of the epochs finished by this process.
+    before: u64,
+    items_per_step: f64,
+    item_name: &'static str,
 }
 
 impl Progress {
-    fn new() -> Self {
+    fn new(batch_size: usize, item_name: &'static str) -> Self {
         Progress {
-            bar: None,
-            terminal: std::io::stderr().is_terminal(),
+            meter: None,
+            before: 0,
+            items_per_step: batch_size as f64,
+            item_name,
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(m) = self.meter.take() {
+            m.finish();
         }
     }
 }
 
 impl Observer for Progress {
     fn on_epoch_start(&mut self, epoch: usize, epochs: usize, iterations: usize) {
-        let target = if self.terminal {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(Some(iterations as u64), target);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("epoch {}/{epochs}", epoch + 1));
-        self.bar = Some(bar);
+        let left = self.before + ((epochs - epoch) * iterations) as u64;
+        let meter = self.meter.get_or_insert_with(|| {
+            Meter::new("train", None, "step", self.items_per_step, self.item_name)
+        });
+        meter.set_total(left);
+        meter.set_label(format!("epoch {}/{epochs}", epoch + 1));
     }
 
     fn on_step(&mut self, p: &StepProgress) {
-        if let Some(bar) = &self.bar {
-            bar.set_position(p.done as u64);
+        if let Some(meter) = &mut self.meter {
             if let Some(loss) = p.loss {
-                bar.set_message(format!("loss {loss:.5} lr {:.2e}", p.lr));
+                meter.set_message(format!("loss {loss:.5}, lr {:.2e}", p.lr));
             }
+            meter.set_position(self.before + p.done as u64);
         }
     }
 
     fn on_epoch_end(&mut self, r: &EpochRecord) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-        eprintln!(
+        let line = format!(
             "epoch {}: {} iterations, loss {:.5}, lr {:.2e}, {:.1} s",
             r.epoch, r.iterations, r.loss, r.lr, r.seconds
         );
+        match &self.meter {
+            Some(m) => {
+                self.before = m.position();
+                m.println(&line);
+            }
+            None => eprintln!("{line}"),
+        }
     }
 }
 

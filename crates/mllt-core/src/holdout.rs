@@ -52,7 +52,11 @@ mod tests {
         assert_eq!(all, (0..200).collect::<Vec<_>>());
         assert!(h.fit.is_sorted() && h.validation.is_sorted());
         // About a fifth, and the same ids whatever the order of the rows.
-        assert!((25..=55).contains(&h.validation.len()), "{}", h.validation.len());
+        assert!(
+            (25..=55).contains(&h.validation.len()),
+            "{}",
+            h.validation.len()
+        );
         let reversed: Vec<String> = ids.iter().rev().cloned().collect();
         let r = holdout(&reversed);
         let names = |ids: &[String], rows: &[usize]| {
@@ -60,9 +64,6 @@ mod tests {
             n.sort();
             n
         };
-        assert_eq!(
-            names(&ids, &h.validation),
-            names(&reversed, &r.validation)
-        );
+        assert_eq!(names(&ids, &h.validation), names(&reversed, &r.validation));
     }
 }

@@ -99,6 +99,9 @@ mod tests {
         let widest = header(usize::MAX, usize::MAX);
         assert_eq!(widest.len(), HEADER_BYTES);
         let text = String::from_utf8_lossy(&widest[10..]).into_owned();
-        assert!(text.contains(&format!("({}, {}), }}", usize::MAX, usize::MAX)), "{text}");
+        assert!(
+            text.contains(&format!("({}, {}), }}", usize::MAX, usize::MAX)),
+            "{text}"
+        );
     }
 }

@@ -33,8 +33,8 @@ use mllt_core::longtail::{LongTailConfig, build_longtail};
 use mllt_core::{Error, LabelSet};
 
 use crate::deb822::{self, long_description};
-use mllt_core::fnv::in_pool;
 use crate::textset::{TextDataset, read_text};
+use mllt_core::fnv::in_pool;
 
 /// Facets dropped whole: not content, or readable off the package name or section.
 pub const DROPPED_FACETS: [&str; 7] = [

@@ -166,7 +166,11 @@ mod tests {
     fn text_lines_with_and_without_ids() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("texts.txt");
-        std::fs::write(&path, "a red fox\n\npkg1\tan editor\\nfor text\r\npkg2\t  \n").unwrap();
+        std::fs::write(
+            &path,
+            "a red fox\n\npkg1\tan editor\\nfor text\r\npkg2\t  \n",
+        )
+        .unwrap();
         let items: Vec<ItemLine> = TextLines::open(&path)
             .unwrap()
             .map(Result::unwrap)

@@ -129,7 +129,10 @@ mod tests {
     fn from_idf_rebuilds_a_fit_and_refuses_what_no_fit_gives() {
         let fit = Tfidf::fit(&["red fox", "red dog"], 64);
         let back = Tfidf::from_idf(fit.idf().to_vec()).unwrap();
-        assert_eq!(back.transform(&["a red fox"]), fit.transform(&["a red fox"]));
+        assert_eq!(
+            back.transform(&["a red fox"]),
+            fit.transform(&["a red fox"])
+        );
         assert_eq!(Tfidf::from_idf(vec![]), None);
         assert_eq!(Tfidf::from_idf(vec![1.0, 0.5]), None);
         assert_eq!(Tfidf::from_idf(vec![f64::NAN]), None);

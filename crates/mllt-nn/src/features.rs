@@ -51,7 +51,10 @@ impl FeatureSplit {
     pub fn subset(&self, rows: &[usize]) -> FeatureSplit {
         FeatureSplit {
             labels: self.labels.subset(rows),
-            features: rows.iter().flat_map(|&k| self.row(k).iter().copied()).collect(),
+            features: rows
+                .iter()
+                .flat_map(|&k| self.row(k).iter().copied())
+                .collect(),
             dim: self.dim,
         }
     }
@@ -189,13 +192,19 @@ pub fn read_feature_matrix(path: &Path) -> Result<(usize, usize, Vec<f32>)> {
     let bytes = read_safetensors(path)?;
     let st = parse_safetensors(&bytes, path)?;
     let names = st.names();
-    let name = match ["features", "test"].iter().find(|n| names.iter().any(|m| m == *n)) {
+    let name = match ["features", "test"]
+        .iter()
+        .find(|n| names.iter().any(|m| m == *n))
+    {
         Some(n) => n.to_string(),
         None if names.len() == 1 => names[0].clone(),
         None => {
             return Err(format_error(
                 path,
-                format!("{} tensors and none named `features` or `test`", names.len()),
+                format!(
+                    "{} tensors and none named `features` or `test`",
+                    names.len()
+                ),
             ));
         }
     };

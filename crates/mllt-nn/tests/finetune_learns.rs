@@ -42,6 +42,8 @@ fn run(max_steps: usize, out: &Path) -> FinetuneOutcome {
         resume: false,
         prefetch: 2,
         backbone_lr_scale: 1.0,
+        log_every: 0,
+        deploy: false,
     };
     finetune(&data, &config, &options, &cpu_autodiff(), &mut ()).unwrap()
 }

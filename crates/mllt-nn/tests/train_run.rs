@@ -67,6 +67,8 @@ fn run_steps(
         out: out.to_path_buf(),
         resume,
         max_steps,
+        log_every: 0,
+        deploy: None,
     };
     train(data, config, &options, &device(), &mut ()).unwrap()
 }
@@ -117,7 +119,7 @@ fn trains_evaluates_and_writes_outputs() {
     let ck = Checkpoint::load(&dir.path().join(CHECKPOINT_FILE), &Device::flex()).unwrap();
     assert_eq!((ck.epochs_done, ck.seed), (5, 1));
     let counts = data.train.labels.class_counts();
-    let again = evaluate(&ck.model, &data.test, &counts, &Device::flex()).unwrap();
+    let again = evaluate(&ck.model, &data.test, &counts, 0.0, &Device::flex()).unwrap();
     assert_eq!(again, outcome.evaluation);
     // Without --resume an existing run is not overwritten.
     let options = RunOptions {
@@ -125,6 +127,8 @@ fn trains_evaluates_and_writes_outputs() {
         out: dir.path().to_path_buf(),
         resume: false,
         max_steps: None,
+        log_every: 0,
+        deploy: None,
     };
     let err = train(&data, &config(5), &options, &device(), &mut ())
         .unwrap_err()
@@ -186,6 +190,8 @@ fn resume_is_bit_exact() {
         out: part_dir.path().to_path_buf(),
         resume: true,
         max_steps: None,
+        log_every: 0,
+        deploy: None,
     };
     let err = train(&data, &config(5), &options, &device(), &mut ())
         .unwrap_err()

@@ -466,6 +466,8 @@ fn checkpoint_every_leaves_the_last_multiple_on_disk() {
         resume: false,
         prefetch: 1,
         backbone_lr_scale: 1.0,
+        log_every: 0,
+        deploy: false,
     };
     // 4 iterations per epoch: checkpoints after iterations 3, 4 (epoch end), 6 and 8 (epoch end). When
     // iteration 7 is done, the one of iteration 6 (2 into the second epoch) is on disk.

@@ -238,7 +238,19 @@ mod tests {
         ]);
         assert!((t - 0.15).abs() < 1e-12, "{t}");
         assert!((f1 - 6.0 / 7.0).abs() < 1e-12);
-        assert_eq!(f1_at(&[(0.2, true), (0.9, true), (0.1, false), (0.8, false), (0.7, true)], t), f1);
+        assert_eq!(
+            f1_at(
+                &[
+                    (0.2, true),
+                    (0.9, true),
+                    (0.1, false),
+                    (0.8, false),
+                    (0.7, true)
+                ],
+                t
+            ),
+            f1
+        );
     }
 
     #[test]

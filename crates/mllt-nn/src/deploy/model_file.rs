@@ -44,8 +44,7 @@ const META_KEY: &str = "mllt.model";
 const IDF_TENSOR: &str = "tfidf.idf";
 /// The text features a text model was trained on (`mllt_data::tfidf`); a model whose vectoriser differs
 /// cannot be used by this build.
-pub const TEXT_VECTORISER: &str =
-    "hashed tf-idf: lowercase alphanumeric tokens of >= 2 chars, unigrams + bigrams, fnv1a64 mod width, \
+pub const TEXT_VECTORISER: &str = "hashed tf-idf: lowercase alphanumeric tokens of >= 2 chars, unigrams + bigrams, fnv1a64 mod width, \
      1 + ln(tf), smooth idf, l2-normalised rows";
 /// How an image model's inputs are made (`mllt_data::augment::AugmentConfig::test`).
 pub const IMAGE_PREPROCESSING: &str =
@@ -125,12 +124,17 @@ pub struct ThresholdMeta {
 
 impl ThresholdMeta {
     /// Thresholds chosen on `validation_items` held-out items.
-    pub fn chosen(chosen: &ChosenThresholds, validation_items: usize, min_positives: usize) -> Self {
+    pub fn chosen(
+        chosen: &ChosenThresholds,
+        validation_items: usize,
+        min_positives: usize,
+    ) -> Self {
         ThresholdMeta {
             per_class: chosen.per_class.clone(),
             global: chosen.global,
             own: chosen.own.clone(),
-            chosen_on: "validation split carved from the training set (fnv1a64(id) % 5 == 0)".into(),
+            chosen_on: "validation split carved from the training set (fnv1a64(id) % 5 == 0)"
+                .into(),
             validation_items,
             min_validation_positives: min_positives,
         }
@@ -167,8 +171,9 @@ pub struct ModelMeta {
     pub thresholds: ThresholdMeta,
 }
 
-/// The network of a model.
+/// The network of a model (one per process: the variants' sizes do not matter).
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum Network {
     /// The head alone, on features or TF-IDF rows.
     Head(Head),
@@ -346,11 +351,17 @@ fn check_meta(meta: &ModelMeta, path: &Path) -> Result<(), TrainError> {
         (classes == 0, "no classes".to_string()),
         (
             meta.train_counts.len() != classes,
-            format!("{} train_counts for {classes} classes", meta.train_counts.len()),
+            format!(
+                "{} train_counts for {classes} classes",
+                meta.train_counts.len()
+            ),
         ),
         (
             t.per_class.len() != classes || t.own.len() != classes,
-            format!("thresholds for {} classes, not {classes}", t.per_class.len()),
+            format!(
+                "thresholds for {} classes, not {classes}",
+                t.per_class.len()
+            ),
         ),
         (
             !t.per_class.iter().chain([&t.global]).all(|v| v.is_finite()),
@@ -381,7 +392,11 @@ fn check_head(
     classes: usize,
 ) -> Result<(), TrainError> {
     let expected = match config.model {
-        HeadConfig::Pfc { hidden, .. } => [("neck.fc.weight", [dim, hidden]), ("classifier.weight", [hidden, classes])].to_vec(),
+        HeadConfig::Pfc { hidden, .. } => [
+            ("neck.fc.weight", [dim, hidden]),
+            ("classifier.weight", [hidden, classes]),
+        ]
+        .to_vec(),
         HeadConfig::Linear => vec![("classifier.weight", [dim, classes])],
     };
     for (name, shape) in expected {
@@ -431,7 +446,10 @@ fn read_input(file: &CheckpointFile<'_>, meta: &InputMeta) -> Result<Input, Trai
                 .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
                 .collect();
             let tfidf = Tfidf::from_idf(idf).ok_or_else(|| {
-                bad(path, format!("tensor `{IDF_TENSOR}` holds an idf below 1 or not finite"))
+                bad(
+                    path,
+                    format!("tensor `{IDF_TENSOR}` holds an idf below 1 or not finite"),
+                )
             })?;
             Ok(Input::Text { tfidf })
         }
@@ -440,9 +458,11 @@ fn read_input(file: &CheckpointFile<'_>, meta: &InputMeta) -> Result<Input, Trai
                 "preprocessing `{preprocessing}` is not the one of this mllt (`{IMAGE_PREPROCESSING}`)"
             )))
         }
-        InputMeta::Image { image_size, .. } if !(1..=MAX_IMAGE_SIZE).contains(image_size) => Err(
-            field(format!("image_size {image_size} is not in 1..={MAX_IMAGE_SIZE}")),
-        ),
+        InputMeta::Image { image_size, .. } if !(1..=MAX_IMAGE_SIZE).contains(image_size) => {
+            Err(field(format!(
+                "image_size {image_size} is not in 1..={MAX_IMAGE_SIZE}"
+            )))
+        }
         InputMeta::Image {
             backbone,
             image_size,

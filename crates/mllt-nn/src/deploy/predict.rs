@@ -81,11 +81,7 @@ fn reads(input: &Input) -> String {
 /// Opens the items at `path` for a model reading `input` (see the module documentation).
 pub fn open_items(path: &Path, input: &Input) -> Result<ItemSource, TrainError> {
     let mismatch = |what: &str| {
-        TrainError::Invalid(format!(
-            "{}: {what}, but {}",
-            path.display(),
-            reads(input)
-        ))
+        TrainError::Invalid(format!("{}: {what}, but {}", path.display(), reads(input)))
     };
     if path.is_dir() {
         if !(path.join(CLASSES_FILE).is_file() && path.join(TEST_FILE).is_file()) {
@@ -318,7 +314,10 @@ fn prepare(model: &TrainedModel, content: &Content) -> Result<Vec<f32>, String> 
                 }
                 other => other.to_string(),
             }),
-        (input, _) => Err(format!("not an input of a model that reads {}", input.describe())),
+        (input, _) => Err(format!(
+            "not an input of a model that reads {}",
+            input.describe()
+        )),
     }
 }
 
@@ -335,10 +334,7 @@ pub fn predict(
     let mut summary = PredictSummary::default();
     let mut items = items.peekable();
     while items.peek().is_some() {
-        let batch: Vec<Item> = items
-            .by_ref()
-            .take(batch_size)
-            .collect::<Result<_, _>>()?;
+        let batch: Vec<Item> = items.by_ref().take(batch_size).collect::<Result<_, _>>()?;
         let prepared: Vec<Result<Vec<f32>, String>> = batch
             .par_iter()
             .map(|item| match &item.content {

@@ -282,7 +282,11 @@ fn write_checkpoint<M: Module>(
         .iter()
         .map(|(key, v)| {
             let values = v.to_data().try_into_vec_as::<f32>().expect("f32 data");
-            RawTensor::f32(format!("{MOMENTUM_PREFIX}{key}"), vec![values.len()], &values)
+            RawTensor::f32(
+                format!("{MOMENTUM_PREFIX}{key}"),
+                vec![values.len()],
+                &values,
+            )
         })
         .collect();
     write_module(path, model, momentum, meta)
@@ -406,7 +410,11 @@ impl<'a> CheckpointFile<'a> {
     }
 
     /// Checks that the classifier has one output per class name.
-    pub(crate) fn check_classes(&self, class_names: &[String], classifier: &str) -> Result<(), TrainError> {
+    pub(crate) fn check_classes(
+        &self,
+        class_names: &[String],
+        classifier: &str,
+    ) -> Result<(), TrainError> {
         let classes = self.dims(classifier)?[1];
         if classes != class_names.len() {
             return Err(TrainError::checkpoint(

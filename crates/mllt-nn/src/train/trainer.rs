@@ -24,12 +24,12 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
-use mllt_core::atomic::write_atomic;
 use mllt_core::LabelSet;
+use mllt_core::atomic::write_atomic;
 use mllt_core::holdout::holdout;
 use mllt_core::metrics::{Evaluation, MIN_VALIDATION_POSITIVES, Thresholds, choose_thresholds};
-use mllt_core::scores::ScoreMatrix;
 use mllt_core::sampling::Sampler;
+use mllt_core::scores::ScoreMatrix;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -487,7 +487,11 @@ fn resume_state(
 
 /// The lines of the log that a checkpoint after `epochs` complete epochs and `steps` global iterations
 /// covers: the first `epochs` epoch lines and the step lines up to `steps`, in file order.
-pub(crate) fn read_log(path: &Path, epochs: usize, steps: usize) -> Result<Vec<LogLine>, TrainError> {
+pub(crate) fn read_log(
+    path: &Path,
+    epochs: usize,
+    steps: usize,
+) -> Result<Vec<LogLine>, TrainError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -640,7 +644,10 @@ pub fn train(
     let thresholds = match &carved {
         Some(h) => {
             let validation = data.train.subset(&h.validation);
-            choose_on_validation(&predict(&state.model, &validation, device)?, &validation.labels)?
+            choose_on_validation(
+                &predict(&state.model, &validation, device)?,
+                &validation.labels,
+            )?
         }
         None => ThresholdMeta::reference(counts.len()),
     };
@@ -702,7 +709,11 @@ pub(crate) fn choose_on_validation(
         return Ok(ThresholdMeta::reference(labels.num_classes()));
     }
     let chosen = choose_thresholds(scores, labels, MIN_VALIDATION_POSITIVES)?;
-    Ok(ThresholdMeta::chosen(&chosen, labels.len(), MIN_VALIDATION_POSITIVES))
+    Ok(ThresholdMeta::chosen(
+        &chosen,
+        labels.len(),
+        MIN_VALIDATION_POSITIVES,
+    ))
 }
 
 /// How `metrics.json` records the decision thresholds.

@@ -3,15 +3,15 @@
 //! `train` and `test` (the global-average-pooled features, 1280-d for EfficientNet-Lite0, 2048-d for
 //! ResNet-50, rows in TSV order).
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mllt_nn::backbone::extract::{DEFAULT_BATCH_SIZE, Extractor, ImageFolder, extract_folder};
 use mllt_nn::backbone::preprocess::{DEFAULT_INPUT_SIZE, Resize};
 use mllt_nn::features::FeatureDtype;
 use mllt_nn::model::{Backbone, BackboneKind, BackboneWeights};
+
+use super::progress::Meter;
 
 /// Arguments of `mllt features`.
 #[derive(Debug, clap::Args)]
@@ -75,22 +75,14 @@ impl Args {
         let backbone = Backbone::new(self.backbone, &weights, &device)?;
         let extractor = Extractor::new(backbone, resize, self.image_size)?;
         let total = folder.train.len() + folder.test.len();
-        let target = if std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(Some(total as u64), target);
-        bar.set_style(
-            ProgressStyle::with_template("features [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
-                .expect("valid template"),
-        );
+        let mut meter = Meter::new("features", Some(total as u64), "image", 1.0, "images");
         let start = Instant::now();
         let dataset = extract_folder(&folder, &extractor, self.batch_size, &device, &mut |n| {
-            bar.inc(n as u64)
-        })?;
+            meter.inc(n as u64)
+        });
+        meter.finish();
+        let dataset = dataset?;
         let seconds = start.elapsed().as_secs_f64();
-        bar.finish_and_clear();
         dataset.write(&self.out, FeatureDtype::F16)?;
         println!(
             "{}: {} train + {} test images -> {}-d {} features (f16; {} to {s}x{s}) in {seconds:.1} s \

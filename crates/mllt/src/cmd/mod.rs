@@ -11,6 +11,8 @@ mod dataset;
 mod eval;
 mod features;
 mod make_longtail;
+mod predict;
+mod progress;
 mod reproduce;
 mod stats;
 mod test;
@@ -35,8 +37,10 @@ const EXAMPLES: &str = "Examples:
                                            mAP (total/head/medium/tail), F1 and accuracy of test scores
   mllt train --data feats/ --method db-focal --seed 0 --out runs/db
                                            train the paper head with DB-Focal, evaluate, write runs/db/
-  mllt test --data feats/ --checkpoint runs/db/checkpoint.safetensors
-                                           evaluate a checkpoint on the test split
+  mllt test --data feats/ --model runs/db/model.mllt
+                                           evaluate the model file on the test split (F1 at its thresholds)
+  mllt predict --model runs/db/model.mllt --data new.npy --out labels.tsv --scores scores.npy
+                                           label new items with the model's per-class thresholds
   mllt data debtags --packages P --translations T --release R --out data/debtags-mlt
                                            build DebTags-MLT from Debian's Packages and Translation-en (MANIFEST)
   mllt features --data images/ --backbone efficientnet-lite0 --out feats/
@@ -56,8 +60,10 @@ pub enum Command {
     Train(train::Args),
     /// Table 1 on the shipped real benchmarks: every method, several seeds, validation-chosen μ and λ.
     Reproduce(reproduce::Args),
-    /// Evaluation of a training checkpoint on a feature folder's test split.
+    /// Evaluation of a model file (or a training checkpoint) on a dataset folder's test split.
     Test(test::Args),
+    /// Labels new items (images, texts or features) with a model file written by `mllt train`.
+    Predict(predict::Args),
     /// Dataset construction from package-registry sources (DebTags-MLT); writes a folder with a MANIFEST.
     Data(data::Args),
     /// Feature extraction: an image folder through a frozen ImageNet backbone into a feature folder.
@@ -73,6 +79,7 @@ impl Command {
             Command::Train(a) => a.run(),
             Command::Reproduce(a) => a.run(),
             Command::Test(a) => a.run(),
+            Command::Predict(a) => a.run(),
             Command::Data(a) => a.run(),
             Command::Features(a) => a.run(),
         }

@@ -172,10 +172,7 @@ mod tests {
         m.done = 10;
         m.set_message("loss 0.50000".into());
         let line = m.line();
-        assert!(
-            line.starts_with("epoch 1/2: step 10/40 (25%), "),
-            "{line}"
-        );
+        assert!(line.starts_with("epoch 1/2: step 10/40 (25%), "), "{line}");
         assert!(line.contains(" images/s, loss 0.50000, eta "), "{line}");
         assert_eq!(duration(45.2), "45s");
         assert_eq!(duration(200.0), "3m 20s");

@@ -12,6 +12,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -124,6 +125,8 @@ impl Args {
             let jobs: Vec<(usize, u64)> = (0..methods.len())
                 .flat_map(|m| (0..self.seeds).map(move |seed| (m, seed)))
                 .collect();
+            let done = AtomicUsize::new(0);
+            let phase = Instant::now();
             let outcomes = pool.install(|| {
                 jobs.par_iter()
                     .map(|&(m, seed)| {
@@ -131,11 +134,15 @@ impl Args {
                         let out = runs.join(format!("{}-seed{seed}", method.name()));
                         let e = run_one(&data, &configs[m], seed, out, &device)
                             .with_context(|| format!("{name}: training {}", method.name()))?;
+                        let k = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        let seconds = phase.elapsed().as_secs_f64();
                         eprintln!(
-                            "{name} {} seed {seed}: mAP {:.2} ({:.0} s elapsed)",
+                            "{name} {} seed {seed}: mAP {:.2} (run {k}/{}, {:.0} s elapsed, eta {:.0} s)",
                             method.name(),
                             100.0 * e.total.map.unwrap_or(f64::NAN),
-                            started.elapsed().as_secs_f64()
+                            jobs.len(),
+                            started.elapsed().as_secs_f64(),
+                            seconds * (jobs.len() - k) as f64 / k as f64
                         );
                         Ok(SeedResult::new(&e))
                     })
@@ -211,8 +218,10 @@ impl Args {
                     .map(|h| {
                         let config = self.budgeted(h.apply(method.config()?), &carved.train)?;
                         let run = format!("{}-{}", method.name(), h.tag());
-                        let e = run_one(&carved, &config, 0, out.join(run), device)?;
-                        Ok(e.total.map.unwrap_or(f64::NAN))
+                        let e = run_one(&carved, &config, 0, out.join(&run), device)?;
+                        let map = e.total.map.unwrap_or(f64::NAN);
+                        eprintln!("validation {run}: mAP {:.2}", 100.0 * map);
+                        Ok(map)
                     })
                     .collect::<anyhow::Result<Vec<f64>>>()
             })?;
@@ -308,6 +317,8 @@ fn run_one(
         out,
         resume: false,
         max_steps: None,
+        log_every: 0,
+        deploy: None,
     };
     Ok(train(data, config, &options, device, &mut ())?.evaluation)
 }

@@ -234,7 +234,11 @@ impl Args {
         progress.finish();
         let outcome = outcome.with_context(|| {
             let dir = super::dataset::resolve(&self.data).unwrap_or(self.data.clone());
-            format!("training {} on {}", config.method, dir.join("train.tsv").display())
+            format!(
+                "training {} on {}",
+                config.method,
+                dir.join("train.tsv").display()
+            )
         })?;
         self.report(
             &config.method,
@@ -271,7 +275,11 @@ impl Args {
         );
         print!("{}", map_table(evaluation));
         // A feature run stopped by --max-steps inside its first epoch has no checkpoint.
-        let mut written = vec![out.join(METRICS_FILE), out.join(LOG_FILE), out.join(MODEL_FILE)];
+        let mut written = vec![
+            out.join(METRICS_FILE),
+            out.join(LOG_FILE),
+            out.join(MODEL_FILE),
+        ];
         let checkpoint = out.join(CHECKPOINT_FILE);
         written.extend(checkpoint.exists().then_some(checkpoint));
         let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
@@ -335,7 +343,11 @@ impl Args {
         let outcome = finetune(&data, &config, &options, device, &mut progress);
         progress.finish();
         let outcome = outcome.with_context(|| {
-            format!("training {} with {} on {spec}", config.method, backbone.name())
+            format!(
+                "training {} with {} on {spec}",
+                config.method,
+                backbone.name()
+            )
         })?;
         if let Some(iteration) = outcome.resumed_from {
             eprintln!("resumed from the checkpoint at iteration {iteration}");

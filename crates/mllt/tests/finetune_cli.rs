@@ -122,7 +122,7 @@ fn three_steps(data: &str, out: &Path, backbone: &str, erm: bool, test_items: us
         log.lines().count(),
         metrics["epochs"].as_u64().unwrap() as usize
     );
-    let model = std::fs::metadata(out.join("model.safetensors")).unwrap();
+    let model = std::fs::metadata(out.join("model.mllt")).unwrap();
     assert!(model.len() > 1_000_000, "{} bytes", model.len());
     metrics
 }
@@ -362,8 +362,8 @@ fn resume_matches_an_uninterrupted_run(backbone: &str, stop: &str) {
     assert_eq!(metrics["iterations"], 8);
     assert!(metrics["train_images_per_second"].as_f64().unwrap() > 0.0);
     assert_eq!(log_records(&part), full_log);
-    let weights = |out: &Path| std::fs::read(out.join("model.safetensors")).unwrap();
-    assert!(weights(&full) == weights(&part), "model.safetensors differ");
+    let weights = |out: &Path| std::fs::read(out.join("model.mllt")).unwrap();
+    assert!(weights(&full) == weights(&part), "model.mllt differ");
 }
 
 #[test]

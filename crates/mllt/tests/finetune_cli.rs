@@ -6,13 +6,16 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use image::{Rgb, RgbImage};
 use mllt_data::images::ImageSpec;
 use mllt_nn::model::{BackboneKind, BackboneWeights};
 use mllt_nn::train::{
     FinetuneOptions, ImageCheckpoint, Observer, StepProgress, TrainConfig, default_device, finetune,
 };
 use serde_json::Value;
+
+#[path = "support/image_folder.rs"]
+mod image_folder;
+use image_folder::{image_folder, labels_of, write_image};
 
 fn command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mllt"));
@@ -29,49 +32,6 @@ fn mllt_on(threads: usize, args: &[&str]) -> Output {
     let mut command = command(args);
     command.env("RAYON_NUM_THREADS", threads.to_string());
     command.output().unwrap()
-}
-
-/// A 48×40 image with a colour that depends on `k`, saved as PNG or JPEG by the extension of `path`.
-fn write_image(path: &Path, k: usize) {
-    let colour = Rgb([
-        (37 * k % 256) as u8,
-        (91 * k % 256) as u8,
-        (53 * k % 256) as u8,
-    ]);
-    let image = RgbImage::from_fn(48, 40, |x, y| {
-        if (x + y) % 7 == 0 {
-            Rgb([255, 255, 255])
-        } else {
-            colour
-        }
-    });
-    image.save(path).unwrap();
-}
-
-/// Labels of item `k` among `classes`: class `k % n` and, for odd `k`, the next one.
-fn labels_of(k: usize, classes: &[&str]) -> Vec<String> {
-    let n = classes.len();
-    let mut labels = vec![classes[k % n].to_string()];
-    if k % 2 == 1 {
-        labels.push(classes[(k + 1) % n].to_string());
-    }
-    labels
-}
-
-/// An image folder of 3 classes, 16 training and 8 test images.
-fn image_folder(root: &Path) {
-    let classes = ["cat", "dog", "cup"];
-    std::fs::create_dir_all(root.join("images")).unwrap();
-    std::fs::write(root.join("classes.txt"), classes.join("\n") + "\n").unwrap();
-    for (split, n) in [("train", 16), ("test", 8)] {
-        let mut tsv = String::from("id\tlabels\n");
-        for k in 0..n {
-            let name = format!("{split}{k}.{}", if k % 2 == 0 { "png" } else { "jpg" });
-            write_image(&root.join("images").join(&name), k + n);
-            tsv += &format!("{name}\t{}\n", labels_of(k, &classes).join(","));
-        }
-        std::fs::write(root.join(format!("{split}.tsv")), tsv).unwrap();
-    }
 }
 
 fn train(data: &str, out: &Path, method: &str, extra: &[&str]) -> Output {

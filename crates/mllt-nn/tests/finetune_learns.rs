@@ -43,7 +43,7 @@ fn run(max_steps: usize, out: &Path) -> FinetuneOutcome {
         prefetch: 2,
         backbone_lr_scale: 1.0,
         log_every: 0,
-        deploy: false,
+        holdout: false,
     };
     finetune(&data, &config, &options, &cpu_autodiff(), &mut ()).unwrap()
 }

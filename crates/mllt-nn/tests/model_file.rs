@@ -6,7 +6,9 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use mllt_core::holdout::holdout;
-use mllt_core::metrics::{EmptyClassPolicy, Evaluation, Thresholds, choose_thresholds};
+use mllt_core::metrics::{
+    EmptyClassPolicy, Evaluation, MIN_VALIDATION_POSITIVES, Thresholds, choose_thresholds,
+};
 use mllt_data::tfidf::Tfidf;
 use mllt_nn::deploy::model_file::InputMeta;
 use mllt_nn::deploy::{Input, MODEL_FILE, TrainedModel};
@@ -47,6 +49,7 @@ fn deployed(data: &FeatureDataset, input: Input, out: &Path) -> TrainOutcome {
         resume: false,
         max_steps: None,
         log_every: 5,
+        holdout: true,
         deploy: Some(input),
     };
     train(
@@ -83,7 +86,7 @@ fn a_deployed_run_holds_out_validation_and_writes_a_model_that_predicts_like_its
     assert!(!split.validation.is_empty() && !split.fit.is_empty());
     let validation = data.train.subset(&split.validation);
     let scores = predict(&outcome.model, &validation, &cpu).unwrap();
-    let chosen = choose_thresholds(&scores, &validation.labels, 3).unwrap();
+    let chosen = choose_thresholds(&scores, &validation.labels, MIN_VALIDATION_POSITIVES).unwrap();
     assert_eq!(model.meta.thresholds.per_class, chosen.per_class);
     assert_eq!(model.meta.thresholds.own, chosen.own);
 
@@ -146,7 +149,8 @@ fn inconsistent_model_files_are_one_line_errors() {
     deployed(&data, Input::Features { dim: SPEC.dim }, dir.path());
     let cpu = Device::flex();
     let good = TrainedModel::load(&dir.path().join(MODEL_FILE), &cpu).unwrap();
-    let edits: [(&str, fn(&mut TrainedModel)); 4] = [
+    type Edit = fn(&mut TrainedModel);
+    let edits: [(&str, Edit); 4] = [
         ("format 2", |m| m.meta.format = 2),
         ("thresholds for 4 classes, not 5", |m| {
             m.meta.thresholds.per_class.pop();
@@ -197,6 +201,7 @@ fn a_loss_error_about_a_class_names_it() {
         resume: false,
         max_steps: None,
         log_every: 0,
+        holdout: false,
         deploy: None,
     };
     let err = train(

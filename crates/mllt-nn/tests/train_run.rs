@@ -68,6 +68,7 @@ fn run_steps(
         resume,
         max_steps,
         log_every: 0,
+        holdout: false,
         deploy: None,
     };
     train(data, config, &options, &device(), &mut ()).unwrap()
@@ -128,6 +129,7 @@ fn trains_evaluates_and_writes_outputs() {
         resume: false,
         max_steps: None,
         log_every: 0,
+        holdout: false,
         deploy: None,
     };
     let err = train(&data, &config(5), &options, &device(), &mut ())
@@ -191,6 +193,7 @@ fn resume_is_bit_exact() {
         resume: true,
         max_steps: None,
         log_every: 0,
+        holdout: false,
         deploy: None,
     };
     let err = train(&data, &config(5), &options, &device(), &mut ())

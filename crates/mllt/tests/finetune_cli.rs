@@ -53,6 +53,7 @@ fn train(data: &str, out: &Path, method: &str, extra: &[&str]) -> Output {
         "--out",
         out,
         "--json",
+        "--no-holdout",
     ];
     args.extend_from_slice(extra);
     mllt(&args)
@@ -253,6 +254,7 @@ fn two_epochs_on(threads: usize, data: &str, out: &Path, backbone: &str, extra: 
         "--out",
         out,
         "--json",
+        "--no-holdout",
     ];
     for (flag, value) in [
         ("--seed", "5"),
@@ -427,7 +429,7 @@ fn checkpoint_every_leaves_the_last_multiple_on_disk() {
         prefetch: 1,
         backbone_lr_scale: 1.0,
         log_every: 0,
-        deploy: false,
+        holdout: false,
     };
     // 4 iterations per epoch: checkpoints after iterations 3, 4 (epoch end), 6 and 8 (epoch end). When
     // iteration 7 is done, the one of iteration 6 (2 into the second epoch) is on disk.

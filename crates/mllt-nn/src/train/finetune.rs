@@ -6,9 +6,9 @@
 //! head's initial weights from ChaCha8(S) stream 0, the dropout
 //! masks from stream 1, the sampler from S, the augmentation of the item at position p of epoch e from
 //! [`mllt_data::augment::item_rng`]`(S, e, p)`. Writes `OUT/log.jsonl`, `OUT/config.toml` and
-//! `OUT/metrics.json` like [`train`](super::train); with [`FinetuneOptions::deploy`] it holds out the
-//! validation split, chooses the decision thresholds on it and writes the model to `OUT/model.mllt`
-//! ([`crate::deploy`]; the header's keys sorted, so that the same weights always give the same bytes).
+//! `OUT/metrics.json` like [`train`](super::train), and the model to `OUT/model.mllt` ([`crate::deploy`]; the
+//! header's keys sorted, so that the same weights always give the same bytes); with
+//! [`FinetuneOptions::holdout`] its decision thresholds are chosen on the held-out validation split.
 //!
 //! Checkpoints ([`ImageCheckpoint`], `OUT/checkpoint.safetensors`) are written at the end of every epoch,
 //! after every `checkpoint_every` global iterations, and where `max_steps` stops the run. Resuming restores
@@ -72,9 +72,9 @@ pub struct FinetuneOptions {
     pub backbone_lr_scale: f64,
     /// Also log a step line after every global iteration that is a multiple of this (0: epoch lines only).
     pub log_every: usize,
-    /// Hold out the validation split, choose the decision thresholds on it and write `OUT/model.mllt` (see
-    /// [`RunOptions::deploy`](super::RunOptions::deploy)).
-    pub deploy: bool,
+    /// Hold out the validation split and choose the decision thresholds on it (see
+    /// [`RunOptions::holdout`](super::RunOptions::holdout)).
+    pub holdout: bool,
 }
 
 /// The result of a fine-tuning run.
@@ -281,7 +281,7 @@ pub fn finetune(
     prepare_run(config, out)?;
     let ckpt_path = out.join(CHECKPOINT_FILE);
     let log_path = out.join(LOG_FILE);
-    let carved = options.deploy.then(|| holdout(data.train.labels.ids()));
+    let carved = options.holdout.then(|| holdout(data.train.labels.ids()));
     let fit = match &carved {
         Some(h) => Cow::Owned(data.train.subset(&h.fit)),
         None => Cow::Borrowed(&data.train),
@@ -420,22 +420,20 @@ pub fn finetune(
         "train_images_per_second": images_per_second,
     });
     let metrics = write_metrics(out, &evaluation, &data.test.labels, &counts, extra)?;
-    if options.deploy {
-        let input = Input::Image {
-            backbone: options.backbone,
-            image_size: size,
-        };
-        TrainedModel::new(
-            Network::Image(network),
-            input,
-            config,
-            options.seed,
-            data.train.labels.class_names(),
-            counts,
-            thresholds,
-        )
-        .save(&out.join(MODEL_FILE))?;
-    }
+    let input = Input::Image {
+        backbone: options.backbone,
+        image_size: size,
+    };
+    TrainedModel::new(
+        Network::Image(network),
+        input,
+        config,
+        options.seed,
+        data.train.labels.class_names(),
+        counts,
+        thresholds,
+    )
+    .save(&out.join(MODEL_FILE))?;
     Ok(FinetuneOutcome {
         evaluation,
         history,

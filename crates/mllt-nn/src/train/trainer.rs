@@ -79,9 +79,11 @@ pub struct RunOptions {
     pub max_steps: Option<usize>,
     /// Also log a [`StepRecord`] after every global iteration that is a multiple of this (0: epoch lines only).
     pub log_every: usize,
-    /// Make a deployable model of this input ([`deploy`](crate::deploy)): hold out the validation split of the
-    /// training set ([`mllt_core::holdout`]), train on the rest, choose the decision thresholds on it and
-    /// write `OUT/model.mllt`. `None` trains on the whole training set with the reference's threshold 0.
+    /// Hold out the validation split of the training set ([`mllt_core::holdout`]), train on the rest and choose
+    /// the per-class decision thresholds on it; `false` trains on every training item (the paper's protocol)
+    /// with the reference's threshold 0.
+    pub holdout: bool,
+    /// Write the model, reading this input, to `OUT/model.mllt` ([`deploy`](crate::deploy)).
     pub deploy: Option<crate::deploy::Input>,
 }
 
@@ -567,10 +569,7 @@ pub fn train(
     prepare_run(config, out)?;
     let ckpt_path = out.join(CHECKPOINT_FILE);
     let log_path = out.join(LOG_FILE);
-    let carved = options
-        .deploy
-        .as_ref()
-        .map(|_| holdout(data.train.labels.ids()));
+    let carved = options.holdout.then(|| holdout(data.train.labels.ids()));
     let fit = match &carved {
         Some(h) => Cow::Owned(data.train.subset(&h.fit)),
         None => Cow::Borrowed(&data.train),

@@ -318,6 +318,7 @@ fn run_one(
         resume: false,
         max_steps: None,
         log_every: 0,
+        holdout: false,
         deploy: None,
     };
     Ok(train(data, config, &options, device, &mut ())?.evaluation)

@@ -166,10 +166,15 @@ pub struct Args {
     #[arg(long, requires = "backbone")]
     skip_bad_images: bool,
     /// Leave out the classes that no training item has, or that every training item has (counted on the items
-    /// trained on: the training split less the validation items), and print which; without it such a class
-    /// stops the losses that divide by n_c or N − n_c.
+    /// trained on: without the held-out validation items, unless --no-holdout), and print which; without it
+    /// such a class stops the losses that divide by n_c or N − n_c.
     #[arg(long)]
     drop_empty_classes: bool,
+    /// Train on every training item, as the paper does, and store the reference's decision threshold (logit 0)
+    /// in OUT/model.mllt, instead of holding out the validation split (about 20 % of the items) to choose one
+    /// threshold per class.
+    #[arg(long)]
+    no_holdout: bool,
     /// Also log the mean loss of every N iterations to OUT/log.jsonl (0: epoch lines only).
     #[arg(long, value_name = "N", default_value_t = 20)]
     log_every: usize,
@@ -217,6 +222,7 @@ impl Args {
             resume: self.resume,
             max_steps: self.max_steps.map(|n| n as usize),
             log_every: self.log_every,
+            holdout: !self.no_holdout,
             deploy: Some(input),
         };
         eprintln!(
@@ -337,7 +343,7 @@ impl Args {
             prefetch: 2,
             backbone_lr_scale: self.backbone_lr_scale,
             log_every: self.log_every,
-            deploy: true,
+            holdout: !self.no_holdout,
         };
         let mut progress = Progress::new(config.schedule.batch_size, "images");
         let outcome = finetune(&data, &config, &options, device, &mut progress);
@@ -363,12 +369,16 @@ impl Args {
     }
 
     /// With `--drop-empty-classes`: the classes to leave out, printed; they are counted on the training
-    /// items the run fits (the validation items held out).
+    /// items the run fits (without the held-out validation items, unless --no-holdout).
     fn classes_to_drop(&self, train: &LabelSet) -> Option<Vec<usize>> {
         if !self.drop_empty_classes {
             return None;
         }
-        let fitted = train.subset(&holdout(train.ids()).fit);
+        let fitted = if self.no_holdout {
+            train.clone()
+        } else {
+            train.subset(&holdout(train.ids()).fit)
+        };
         let drop = fitted.degenerate_classes();
         if drop.is_empty() {
             eprintln!("--drop-empty-classes: every class has some, but not all, training items");

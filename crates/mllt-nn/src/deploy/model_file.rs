@@ -140,6 +140,16 @@ impl ThresholdMeta {
         }
     }
 
+    /// The decision rule: one threshold per class, or the reference's 0 for every class when no validation
+    /// item chose them.
+    pub fn rule(&self) -> Thresholds {
+        if self.validation_items == 0 {
+            Thresholds::Global(self.global)
+        } else {
+            Thresholds::PerClass(self.per_class.clone())
+        }
+    }
+
     /// The reference rule, logit > 0 for every class, for a run without validation items.
     pub fn reference(classes: usize) -> Self {
         ThresholdMeta {
@@ -247,7 +257,7 @@ impl TrainedModel {
 
     /// The stored decision rule: class c when its logit is above its threshold.
     pub fn thresholds(&self) -> Thresholds {
-        Thresholds::PerClass(self.meta.thresholds.per_class.clone())
+        self.meta.thresholds.rule()
     }
 
     /// Writes the model to `path` atomically.
@@ -273,7 +283,20 @@ impl TrainedModel {
 
     /// Reads a model file, building its network on `device`.
     pub fn load(path: &Path, device: &Device) -> Result<TrainedModel, TrainError> {
-        let file = CheckpointFile::read(path)?;
+        Self::from_file(CheckpointFile::read(path)?, device)
+    }
+
+    /// The model in `bytes` (a model file's content; `path` names it in errors), on `device`.
+    pub fn from_bytes(
+        bytes: Vec<u8>,
+        path: &Path,
+        device: &Device,
+    ) -> Result<TrainedModel, TrainError> {
+        Self::from_file(CheckpointFile::from_bytes(bytes, path)?, device)
+    }
+
+    fn from_file(file: CheckpointFile<'_>, device: &Device) -> Result<TrainedModel, TrainError> {
+        let path = file.path;
         let meta: ModelMeta = serde_json::from_str(file.get(META_KEY)?)
             .map_err(|e| bad(path, format!("metadata `{META_KEY}`: {e}")))?;
         check_meta(&meta, path)?;

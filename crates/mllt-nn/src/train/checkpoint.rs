@@ -330,7 +330,11 @@ pub(crate) struct CheckpointFile<'a> {
 
 impl<'a> CheckpointFile<'a> {
     pub(crate) fn read(path: &'a Path) -> Result<Self, TrainError> {
-        let bytes = read_safetensors(path)?;
+        Self::from_bytes(read_safetensors(path)?, path)
+    }
+
+    /// The file of `bytes`; `path` names it in errors.
+    pub(crate) fn from_bytes(bytes: Vec<u8>, path: &'a Path) -> Result<Self, TrainError> {
         parse_safetensors(&bytes, path)?;
         let (_, header) = SafeTensors::read_metadata(&bytes)
             .map_err(|e| TrainError::checkpoint(path, format!("not a safetensors file: {e:?}")))?;

@@ -25,7 +25,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use mllt_core::atomic::write_atomic;
 use mllt_core::holdout::holdout;
-use mllt_core::metrics::{Evaluation, Thresholds};
+use mllt_core::metrics::Evaluation;
 use mllt_core::sampling::Sampler;
 use mllt_data::augment::AugmentConfig;
 use mllt_data::images::{ImageDataset, ImageSplit};
@@ -402,7 +402,7 @@ pub fn finetune(
         }
         None => ThresholdMeta::reference(counts.len()),
     };
-    let decision = Thresholds::PerClass(thresholds.per_class.clone());
+    let decision = thresholds.rule();
     let evaluation = evaluate_scores(&predict(&data.test)?, &data.test.labels, &counts, decision)?;
     let history = epoch_records(&log);
     let extra = json!({

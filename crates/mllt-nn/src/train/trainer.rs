@@ -27,7 +27,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use mllt_core::LabelSet;
 use mllt_core::atomic::write_atomic;
 use mllt_core::holdout::holdout;
-use mllt_core::metrics::{Evaluation, MIN_VALIDATION_POSITIVES, Thresholds, choose_thresholds};
+use mllt_core::metrics::{Evaluation, MIN_VALIDATION_POSITIVES, choose_thresholds};
 use mllt_core::sampling::Sampler;
 use mllt_core::scores::ScoreMatrix;
 use rand::SeedableRng;
@@ -650,7 +650,7 @@ pub fn train(
         }
         None => ThresholdMeta::reference(counts.len()),
     };
-    let decision = Thresholds::PerClass(thresholds.per_class.clone());
+    let decision = thresholds.rule();
     let evaluation = evaluate(&state.model, &data.test, &counts, decision, device)?;
     let history = epoch_records(&log);
     let extra = json!({

@@ -24,6 +24,13 @@ fn mllt(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `mllt predict --model MODEL --data DATA --out OUT` with `extra` flags.
+fn predict(model: &str, data: &str, out: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["predict", "--model", model, "--data", data, "--out", out];
+    args.extend_from_slice(extra);
+    mllt(&args)
+}
+
 fn ok(out: Output) -> (String, String) {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "stderr: {stderr}");
@@ -145,17 +152,12 @@ fn features_model_predicts_its_test_split_with_the_f1_that_test_reports() {
 
     let predictions = dir.path().join("pred.tsv");
     let scores = dir.path().join("scores.npy");
-    let (stdout, _) = ok(mllt(&[
-        "predict",
-        "--model",
+    let (stdout, _) = ok(predict(
         p(&model),
-        "--data",
         "openclipart-mlt",
-        "--out",
         p(&predictions),
-        "--scores",
-        p(&scores),
-    ]));
+        &["--scores", p(&scores)],
+    ));
     assert!(stdout.contains("1534 items labelled"), "{stdout}");
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/openclipart-mlt");
     let truth = read_labels(&data.join("test.tsv"));
@@ -182,15 +184,7 @@ fn features_model_predicts_its_test_split_with_the_f1_that_test_reports() {
     w.write_rows(&features.features).unwrap();
     w.finish().unwrap();
     let from_npy = dir.path().join("npy.tsv");
-    ok(mllt(&[
-        "predict",
-        "--model",
-        p(&model),
-        "--data",
-        p(&npy),
-        "--out",
-        p(&from_npy),
-    ]));
+    ok(predict(p(&model), p(&npy), p(&from_npy), &[]));
     let by_row = read_labels(&from_npy);
     for (k, id) in features.labels.ids().iter().enumerate() {
         assert_eq!(by_row[&k.to_string()], predicted[id], "row {k}");
@@ -198,17 +192,7 @@ fn features_model_predicts_its_test_split_with_the_f1_that_test_reports() {
 
     // Top-k names exactly k classes, highest first.
     let top = dir.path().join("top.tsv");
-    ok(mllt(&[
-        "predict",
-        "--model",
-        p(&model),
-        "--data",
-        p(&npy),
-        "--out",
-        p(&top),
-        "--top-k",
-        "3",
-    ]));
+    ok(predict(p(&model), p(&npy), p(&top), &["--top-k", "3"]));
     assert!(read_labels(&top).values().all(|l| l.len() == 3));
 
     // Models from elsewhere: other classes, other feature widths.
@@ -227,28 +211,12 @@ fn features_model_predicts_its_test_split_with_the_f1_that_test_reports() {
     let mut w = NpyRowWriter::create(&narrow, 3).unwrap();
     w.write_rows(&[0.0; 6]).unwrap();
     w.finish().unwrap();
-    let err = error(mllt(&[
-        "predict",
-        "--model",
-        p(&model),
-        "--data",
-        p(&narrow),
-        "--out",
-        p(&top),
-    ]));
+    let err = error(predict(p(&model), p(&narrow), p(&top), &[]));
     assert!(
         err.contains("narrow.npy: 3-d feature rows, but the model reads 1280-d features"),
         "{err}"
     );
-    let err = error(mllt(&[
-        "predict",
-        "--model",
-        p(&model),
-        "--data",
-        "debtags-mlt",
-        "--out",
-        p(&top),
-    ]));
+    let err = error(predict(p(&model), "debtags-mlt", p(&top), &[]));
     assert!(
         err.contains("a text folder, but the model reads 1280-d features"),
         "{err}"
@@ -282,32 +250,18 @@ fn text_model_labels_a_text_file() {
     )
     .unwrap();
     let out = dir.path().join("labels.tsv");
-    let err = error(mllt(&[
-        "predict",
-        "--model",
-        p(&model),
-        "--data",
-        p(&texts),
-        "--out",
-        p(&out),
-    ]));
+    let err = error(predict(p(&model), p(&texts), p(&out), &[]));
     assert!(
         err.contains("texts.txt:3: empty text (--skip-bad skips such items)"),
         "{err}"
     );
     assert!(!out.exists());
-    let (stdout, stderr) = ok(mllt(&[
-        "predict",
-        "--model",
+    let (stdout, stderr) = ok(predict(
         p(&model),
-        "--data",
         p(&texts),
-        "--out",
         p(&out),
-        "--skip-bad",
-        "--top-k",
-        "2",
-    ]));
+        &["--skip-bad", "--top-k", "2"],
+    ));
     assert!(
         stdout.contains("2 items labelled") && stdout.contains("1 skipped"),
         "{stdout}"
@@ -353,53 +307,20 @@ fn image_model_labels_a_folder_and_a_list() {
     ]));
     let model = run.join("model.mllt");
     let out = dir.path().join("pred.tsv");
-    let (stdout, _) = ok(mllt(&[
-        "predict",
-        "--model",
-        p(&model),
-        "--data",
-        p(&data),
-        "--out",
-        p(&out),
-    ]));
+    let (stdout, _) = ok(predict(p(&model), p(&data), p(&out), &[]));
     assert!(stdout.contains("8 items labelled"), "{stdout}");
     assert_eq!(read_labels(&out).len(), 8);
     // A plain folder of images: every image under it, ids relative to it.
-    let (stdout, _) = ok(mllt(&[
-        "predict",
-        "--model",
-        p(&model),
-        "--data",
-        p(&data.join("images")),
-        "--out",
-        p(&out),
-    ]));
+    let (stdout, _) = ok(predict(p(&model), p(&data.join("images")), p(&out), &[]));
     assert!(stdout.contains("24 items labelled"), "{stdout}");
     assert!(read_labels(&out).contains_key("train0.png"));
     // A list of paths with a corrupt image: an error naming it, or skipped.
     std::fs::write(data.join("images/bad.png"), b"not a png").unwrap();
     let list = dir.path().join("list.txt");
     std::fs::write(&list, "images/images/test0.png\nimages/images/bad.png\n").unwrap();
-    let err = error(mllt(&[
-        "predict",
-        "--model",
-        p(&model),
-        "--data",
-        p(&list),
-        "--out",
-        p(&out),
-    ]));
+    let err = error(predict(p(&model), p(&list), p(&out), &[]));
     assert!(err.contains("list.txt:2: cannot decode image"), "{err}");
-    let (stdout, _) = ok(mllt(&[
-        "predict",
-        "--model",
-        p(&model),
-        "--data",
-        p(&list),
-        "--out",
-        p(&out),
-        "--skip-bad",
-    ]));
+    let (stdout, _) = ok(predict(p(&model), p(&list), p(&out), &["--skip-bad"]));
     assert!(
         stdout.contains("1 items labelled") && stdout.contains("1 skipped"),
         "{stdout}"

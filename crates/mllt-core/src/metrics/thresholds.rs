@@ -19,9 +19,9 @@ use crate::labels::LabelSet;
 use crate::scores::ScoreMatrix;
 
 /// Classes with fewer validation positives than this fall back to the global threshold. Thresholds fitted on
-/// fewer positives over-fit: on OpenClipart-MLT (`results/thresholds/README.md`) a fallback below 3
-/// positives gave test micro F1 18.8 (macro 29.1), below 10 gave 32.8 (macro 25.8), both rules of 0 on the
-/// logits 29.8 (macro 17.2).
+/// fewer positives over-fit: on OpenClipart-MLT (`results/thresholds/README.md`) the test micro / macro F1
+/// was 18.8 / 29.1 with a fallback below 3 positives, 32.8 / 25.8 below 10, and 29.8 / 17.2 with the
+/// reference's logit > 0 for every class.
 pub const MIN_VALIDATION_POSITIVES: usize = 10;
 
 /// The rule `score > threshold`: one threshold for every class, or one per class.

@@ -113,6 +113,18 @@ pub fn read_instances(path: &Path) -> Result<Instances> {
     let file = File::open(path).map_err(|e| ImageDataError::io(path, e))?;
     let raw: RawInstances = serde_json::from_reader(BufReader::new(file))
         .map_err(|e| ImageDataError::file(path, format!("not a COCO instances file: {e}")))?;
+    instances(raw, path)
+}
+
+/// Parses the bytes of an instances JSON (as [`read_instances`] reads the file); `path` is only named in errors.
+pub fn parse_instances(bytes: &[u8], path: &Path) -> Result<Instances> {
+    let raw: RawInstances = serde_json::from_slice(bytes)
+        .map_err(|e| ImageDataError::file(path, format!("not a COCO instances file: {e}")))?;
+    instances(raw, path)
+}
+
+/// Image-level labels of parsed instances.
+fn instances(raw: RawInstances, path: &Path) -> Result<Instances> {
     let fail = |message: String| ImageDataError::file(path, message);
 
     let mut categories: Vec<&RawCategory> = raw.categories.iter().collect();

@@ -114,7 +114,7 @@ pub(crate) fn read_safetensors(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Parses safetensors bytes, naming `path` in the error.
-pub(crate) fn parse_safetensors<'a>(bytes: &'a [u8], path: &Path) -> Result<SafeTensors<'a>> {
+pub fn parse_safetensors<'a>(bytes: &'a [u8], path: &Path) -> Result<SafeTensors<'a>> {
     SafeTensors::deserialize(bytes)
         .map_err(|e| format_error(path, format!("not a safetensors file: {e:?}")))
 }
@@ -157,8 +157,13 @@ pub(crate) fn sorted_header(mut bytes: Vec<u8>, path: &Path) -> Result<Vec<u8>> 
     Ok(bytes)
 }
 
-/// The `[rows, cols]` f32 matrix stored as tensor `name`.
-fn read_matrix(st: &SafeTensors<'_>, path: &Path, name: &str) -> Result<(Vec<f32>, usize, usize)> {
+/// The `[rows, cols]` matrix stored as tensor `name` (F32 or F16), as f32 values, rows and cols; every value
+/// must be finite. Errors name `path` and the tensor.
+pub fn read_matrix(
+    st: &SafeTensors<'_>,
+    path: &Path,
+    name: &str,
+) -> Result<(Vec<f32>, usize, usize)> {
     let view = st.tensor(name).map_err(|_| {
         let mut names: Vec<&String> = st.names();
         names.sort();

@@ -8,8 +8,9 @@
 //!
 //! the step-wise, non-interpolated area under the precision–recall curve (scikit-learn's
 //! `_binary_clf_curve` + `precision_recall_curve`). It is *not* VOC 11-point AP. Only thresholds that add a
-//! positive contribute, so AP = (1/n₊) Σ_k ΔTP_k · TP_k / (TP_k + FP_k), accumulated in f64. AP depends only on
-//! the order of the scores, so logits and sigmoid probabilities give the same value.
+//! positive contribute, so AP = (1/n₊) Σ_k ΔTP_k · TP_k / (TP_k + FP_k), accumulated in f64. The scores of a
+//! class are sorted as integer keys, positives and negatives apart, and the two lists walked down together.
+//! AP depends only on the order of the scores, so logits and sigmoid probabilities give the same value.
 //!
 //! A class with no positive has no recall; scikit-learn warns and returns 0, which the reference averages in.
 //! Here such a class gets `None`, and [`EmptyClassPolicy`](super::EmptyClassPolicy) decides.
@@ -25,12 +26,11 @@ use crate::scores::ScoreMatrix;
 /// If the two slices differ in length.
 pub fn average_precision(scores: &[f64], positive: &[bool]) -> Option<f64> {
     assert_eq!(scores.len(), positive.len(), "one label per score");
-    let mut pairs: Vec<(f64, bool)> = scores
-        .iter()
-        .copied()
-        .zip(positive.iter().copied())
-        .collect();
-    ap_of_pairs(&mut pairs)
+    let mut class = ClassKeys::default();
+    for (&s, &p) in scores.iter().zip(positive) {
+        class.push(s, p);
+    }
+    class.ap()
 }
 
 /// AP of every class (column) of `scores` against `labels`; `None` for a class with no positive.
@@ -39,40 +39,81 @@ pub fn average_precision(scores: &[f64], positive: &[bool]) -> Option<f64> {
 pub fn per_class_ap(scores: &ScoreMatrix, labels: &LabelSet) -> Result<Vec<Option<f64>>> {
     super::check_shape(scores, labels)?;
     let (n, c) = (scores.rows(), scores.cols());
-    let y: Vec<u8> = labels.dense();
-    let s = scores.as_slice();
-    let mut pairs = Vec::with_capacity(n);
-    Ok((0..c)
-        .map(|j| {
-            pairs.clear();
-            pairs.extend((0..n).map(|k| (s[k * c + j], y[k * c + j] != 0)));
-            ap_of_pairs(&mut pairs)
+    let mut classes: Vec<ClassKeys> = labels
+        .class_counts()
+        .into_iter()
+        .map(|pos| ClassKeys {
+            pos: Vec::with_capacity(pos),
+            neg: Vec::with_capacity(n - pos),
         })
-        .collect())
+        .collect();
+    // One pass over the row-major matrix; `positive` is the current row's multi-hot vector.
+    let mut positive = vec![false; c];
+    for (k, row) in scores.as_slice().chunks_exact(c).enumerate() {
+        labels.row(k).iter().for_each(|&j| positive[j] = true);
+        for ((class, &s), &p) in classes.iter_mut().zip(row).zip(&positive) {
+            class.push(s, p);
+        }
+        labels.row(k).iter().for_each(|&j| positive[j] = false);
+    }
+    Ok(classes.iter_mut().map(ClassKeys::ap).collect())
 }
 
-/// AP of (score, positive) pairs; reorders `pairs`.
-fn ap_of_pairs(pairs: &mut [(f64, bool)]) -> Option<f64> {
-    let n_pos = pairs.iter().filter(|p| p.1).count();
-    if n_pos == 0 {
-        return None;
-    }
-    // Descending by score. Unstable is fine: tied scores form one threshold, whatever their order.
-    pairs.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
-    let (mut tp, mut seen, mut sum) = (0usize, 0usize, 0.0f64);
-    while seen < pairs.len() {
-        // `==` (not total_cmp) so that −0.0 and +0.0, adjacent in the sort, are one threshold as in NumPy.
-        let t = pairs[seen].0;
-        let before = tp;
-        while seen < pairs.len() && pairs[seen].0 == t {
-            tp += usize::from(pairs[seen].1);
-            seen += 1;
-        }
-        if tp > before {
-            sum += (tp - before) as f64 * (tp as f64 / seen as f64);
+/// The scores of one class as sort keys, split by ground truth.
+#[derive(Debug, Default)]
+struct ClassKeys {
+    pos: Vec<u64>,
+    neg: Vec<u64>,
+}
+
+impl ClassKeys {
+    fn push(&mut self, score: f64, positive: bool) {
+        if positive {
+            self.pos.push(sort_key(score));
+        } else {
+            self.neg.push(sort_key(score));
         }
     }
-    Some(sum / n_pos as f64)
+
+    /// AP = (1/n₊) Σ_k ΔTP_k · TP_k / (TP_k + FP_k) over the distinct scores t_k, descending: sorts both key
+    /// lists and walks them down together. Thresholds below the lowest positive add nothing.
+    fn ap(&mut self) -> Option<f64> {
+        let (pos, neg) = (&mut self.pos, &mut self.neg);
+        if pos.is_empty() {
+            return None;
+        }
+        pos.sort_unstable();
+        neg.sort_unstable();
+        let (mut i, mut j) = (pos.len(), neg.len()); // keys not yet passed: pos[..i], neg[..j]
+        let (mut tp, mut fp, mut sum) = (0usize, 0usize, 0.0f64);
+        while i > 0 {
+            let t = match j {
+                0 => pos[i - 1],
+                _ => pos[i - 1].max(neg[j - 1]),
+            };
+            let before = tp;
+            while i > 0 && pos[i - 1] == t {
+                (i, tp) = (i - 1, tp + 1);
+            }
+            while j > 0 && neg[j - 1] == t {
+                (j, fp) = (j - 1, fp + 1);
+            }
+            if tp > before {
+                sum += (tp - before) as f64 * (tp as f64 / (tp + fp) as f64);
+            }
+        }
+        Some(sum / pos.len() as f64)
+    }
+}
+
+/// A key that orders finite scores as `<` does, with −0.0 and +0.0 one key (one threshold, as in NumPy).
+fn sort_key(score: f64) -> u64 {
+    let bits = (score + 0.0).to_bits(); // −0.0 + 0.0 = +0.0
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
 }
 
 #[cfg(test)]

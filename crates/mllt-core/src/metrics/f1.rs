@@ -54,23 +54,31 @@ pub fn confusions(
     thresholds: impl Into<Thresholds>,
 ) -> Result<Vec<Confusion>> {
     super::check_shape(scores, labels)?;
-    let c = scores.cols();
+    let (n, c) = (scores.rows(), scores.cols());
     let thresholds = thresholds.into();
     thresholds.check(c)?;
     let t: Vec<f64> = (0..c).map(|j| thresholds.of(j)).collect();
-    let mut out = vec![Confusion::default(); c];
-    let y: Vec<u8> = labels.dense();
-    for (s_row, y_row) in scores.as_slice().chunks_exact(c).zip(y.chunks_exact(c)) {
-        for (((conf, &s), &y), &t) in out.iter_mut().zip(s_row).zip(y_row).zip(&t) {
-            match (s > t, y != 0) {
-                (true, true) => conf.tp += 1,
-                (true, false) => conf.fp += 1,
-                (false, true) => conf.fn_ += 1,
-                (false, false) => conf.tn += 1,
-            }
+    // Predictions of every class over all items; true positives from the (sparse) label rows.
+    let (mut predicted, mut tp) = (vec![0usize; c], vec![0usize; c]);
+    for (k, row) in scores.as_slice().chunks_exact(c).enumerate() {
+        for ((p, &s), &t) in predicted.iter_mut().zip(row).zip(&t) {
+            *p += usize::from(s > t);
+        }
+        for &j in labels.row(k) {
+            tp[j] += usize::from(row[j] > t[j]);
         }
     }
-    Ok(out)
+    Ok(labels
+        .class_counts()
+        .into_iter()
+        .zip(predicted.into_iter().zip(tp))
+        .map(|(pos, (pred, tp))| Confusion {
+            tp,
+            fp: pred - tp,
+            fn_: pos - tp,
+            tn: n - pred - (pos - tp),
+        })
+        .collect())
 }
 
 /// Micro / macro F1 and class-averaged accuracy over a set of classes.

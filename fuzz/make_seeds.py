@@ -144,3 +144,27 @@ try:
         put("pth", name, f.getvalue())
 except ImportError:
     print("no torch: .pth seeds skipped")
+
+# model.mllt: a feature model trained by mllt itself on a tiny folder (needs target/release/mllt)
+mllt = root / "target" / "release" / "mllt"
+if mllt.exists():
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "data"
+        folder.mkdir()
+        (folder / "classes.txt").write_text("a\nb\nc\n")
+        rows = [(f"i{k}", ["a", "b", "c"][k % 3] + (",a" if k % 4 == 0 else "")) for k in range(40)]
+        for split, part in [("train", rows[:30]), ("test", rows[30:])]:
+            (folder / f"{split}.tsv").write_text("id\tlabels\n" + "".join(f"{i}\t{l}\n" for i, l in part))
+        x = np.random.default_rng(0).normal(size=(40, 4)).astype("<f4")
+        (folder / "features.safetensors").write_bytes(safetensors([("train", x[:30], "F32"), ("test", x[30:], "F32")]))
+        config = Path(tmp) / "tiny.toml"
+        config.write_text('method = "tiny"\n[model]\nkind = "pfc"\nhidden = 8\n[schedule]\nepochs = 1\nbatch_size = 4\nlr_steps = []\n')
+        run = Path(tmp) / "run"
+        subprocess.run([str(mllt), "train", "--data", str(folder), "--config", str(config), "--out", str(run)],
+                       check=True, capture_output=True)
+        put("model_file", "features.mllt", (run / "model.mllt").read_bytes())
+else:
+    print("no target/release/mllt: model_file seed skipped")

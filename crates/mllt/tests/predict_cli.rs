@@ -328,15 +328,21 @@ fn image_model_labels_a_folder_and_a_list() {
     test_f1_matches(&model, &data);
 }
 
-/// `mllt test --model` on an image folder reports F1 at the model's thresholds.
+/// `mllt test --model` on an image folder reports what training reported: F1 at the model's thresholds, and
+/// mAP (up to the rounding of other batch sizes).
 fn test_f1_matches(model: &Path, data: &Path) {
     let out = mllt(&["test", "--data", p(data), "--model", p(model), "--json"]);
     let metrics: Value = serde_json::from_str(&ok(out).0).unwrap();
-    assert!(
-        metrics["threshold_metrics"]["total"]["micro_f1"].is_number(),
-        "{metrics}"
-    );
+    let run = model.parent().unwrap().join("metrics.json");
+    let trained: Value = serde_json::from_str(&std::fs::read_to_string(run).unwrap()).unwrap();
     assert_eq!(metrics["test_items"], 8);
+    let f1 = |m: &Value| m["threshold_metrics"]["total"].clone();
+    assert_eq!(f1(&metrics), f1(&trained));
+    let map = |m: &Value| m["map"]["total"].as_f64().unwrap();
+    assert!(
+        (map(&metrics) - map(&trained)).abs() < 1e-6,
+        "{metrics} vs {trained}"
+    );
 }
 
 #[test]

@@ -31,14 +31,14 @@ run() {
   case $name in
     frozen-*)
       "$MLLT" train --data "$FEATURES" --method "${name#frozen-}" --seed "$SEED" --batch-size "$BATCH" \
-        --max-steps "$STEPS" --out "$dir" --json > /dev/null ;;
+        --max-steps "$STEPS" --no-holdout --out "$dir" --json > /dev/null ;;
     ft-db-focal-lr*)
       "$MLLT" train --data "$DATA" --backbone efficientnet-lite0 --method db-focal --seed "$SEED" \
         --batch-size "$BATCH" --max-steps "$STEPS" --image-size "$SIZE" \
-        --backbone-lr-scale "${name#ft-db-focal-lr}" --out "$dir" --json > /dev/null ;;
+        --backbone-lr-scale "${name#ft-db-focal-lr}" --no-holdout --out "$dir" --json > /dev/null ;;
     ft-*)
       "$MLLT" train --data "$DATA" --backbone efficientnet-lite0 --method "${name#ft-}" --seed "$SEED" \
-        --batch-size "$BATCH" --max-steps "$STEPS" --image-size "$SIZE" --out "$dir" --json > /dev/null ;;
+        --batch-size "$BATCH" --max-steps "$STEPS" --image-size "$SIZE" --no-holdout --out "$dir" --json > /dev/null ;;
     *) echo "unknown run $name" >&2; return 1 ;;
   esac
   echo "$(( $(date +%s) - start ))" > "$dir/wall_seconds"

@@ -21,6 +21,10 @@ pub const MAGIC: &[u8] = b"\x93NUMPY";
 /// The longest header read, in bytes: NumPy's `max_header_size` default (`np.load` refuses longer ones).
 pub const MAX_HEADER_LEN: usize = 10_000;
 
+/// The deepest bracket nesting read in a header. A float matrix's header nests 2 deep (`{... (rows, cols)}`);
+/// the crate's Python-literal parser backtracks exponentially in the depth, so deeper headers are refused first.
+const MAX_HEADER_DEPTH: usize = 4;
+
 /// A dense matrix read from a `.npy` file, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NpyMatrix<T = f32> {
@@ -161,8 +165,27 @@ fn check_header_len(bytes: &[u8]) -> std::result::Result<(), String> {
             "truncated: the header claims {header_len} bytes, the file has {available} after the preamble"
         ))
     } else {
-        Ok(())
+        check_depth(&bytes[start + len_size..start + len_size + header_len])
     }
+}
+
+/// Checks that the brackets of a header nest at most [`MAX_HEADER_DEPTH`] deep (quotes are not tracked, so
+/// brackets inside strings count: no dtype of a float matrix has any).
+fn check_depth(header: &[u8]) -> std::result::Result<(), String> {
+    let mut depth = 0usize;
+    for &b in header {
+        match b {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_HEADER_DEPTH {
+            return Err(format!(
+                "brackets nest more than {MAX_HEADER_DEPTH} deep; a float matrix's header nests 2"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -283,6 +306,19 @@ pub(crate) mod tests {
         let mut garbled = full.clone();
         garbled[11] = b'(';
         assert!(!err(&garbled).contains('\n'), "{}", err(&garbled));
+    }
+
+    #[test]
+    fn deeply_nested_headers_are_errors() {
+        for open in ["(", "[", "{'a': "] {
+            let dict = format!("{{'descr': {}", open.repeat(1000));
+            let mut b = MAGIC.to_vec();
+            b.extend([1, 0]);
+            b.extend((dict.len() as u16 + 1).to_le_bytes());
+            b.extend(dict.as_bytes());
+            b.push(b'\n');
+            assert!(err(&b).contains("nest more than 4 deep"), "{}", err(&b));
+        }
     }
 
     #[test]

@@ -6,17 +6,20 @@
 //! * [`f1`]: micro / macro F1 and the class-averaged accuracy of the prediction `score > threshold`
 //!   (the reference thresholds raw logits at 0);
 //! * [`thresholds`]: per-class decision thresholds chosen on validation;
+//! * [`bootstrap`]: the paired bootstrap of a difference in mAP over test items;
 //! * [`groups`]: all of them over all classes and per head / medium / tail group of a [`Split`], with an
 //!   explicit policy for classes that have no positive in the test labels.
 //!
 //! [`Split`]: crate::split::Split
 
 pub mod average_precision;
+pub mod bootstrap;
 pub mod f1;
 pub mod groups;
 pub mod thresholds;
 
 pub use average_precision::{average_precision, per_class_ap};
+pub use bootstrap::{PairedDifference, paired_map_bootstrap};
 pub use f1::{Confusion, ThresholdMetrics, confusions};
 pub use groups::{EmptyClassPolicy, Evaluation, GroupMetrics, mean_ap};
 pub use thresholds::{

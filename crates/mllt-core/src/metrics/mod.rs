@@ -7,6 +7,7 @@
 //!   (the reference thresholds raw logits at 0);
 //! * [`thresholds`]: per-class decision thresholds chosen on validation;
 //! * [`bootstrap`]: the paired bootstrap of a difference in mAP over test items;
+//! * [`random_baseline`]: the mAP of random scores, the chance level of a test set;
 //! * [`groups`]: all of them over all classes and per head / medium / tail group of a [`Split`], with an
 //!   explicit policy for classes that have no positive in the test labels.
 //!
@@ -16,12 +17,14 @@ pub mod average_precision;
 pub mod bootstrap;
 pub mod f1;
 pub mod groups;
+pub mod random_baseline;
 pub mod thresholds;
 
 pub use average_precision::{average_precision, per_class_ap};
 pub use bootstrap::{PairedDifference, paired_map_bootstrap};
 pub use f1::{Confusion, ThresholdMetrics, confusions};
 pub use groups::{EmptyClassPolicy, Evaluation, GroupMetrics, mean_ap};
+pub use random_baseline::{RandomBaseline, random_baseline};
 pub use thresholds::{
     ChosenThresholds, Decision, MIN_VALIDATION_POSITIVES, Thresholds, choose_thresholds,
 };

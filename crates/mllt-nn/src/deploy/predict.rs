@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use mllt_core::LabelSet;
-use mllt_core::labels::read_classes;
 use mllt_data::augment::AugmentConfig;
 use mllt_data::items::{ItemLine, PathLines, TextLines, image_files};
 use mllt_data::loader::decode;
@@ -254,11 +253,6 @@ fn test_split(
     }
 }
 
-/// The class names of a dataset folder's `classes.txt`.
-pub fn dataset_classes(dir: &Path) -> Result<Vec<String>, TrainError> {
-    Ok(read_classes(&dir.join(CLASSES_FILE))?)
-}
-
 /// How `predict` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PredictOptions {
@@ -291,7 +285,7 @@ pub struct PredictSummary {
 }
 
 /// The network input of one item: a feature or TF-IDF row, or preprocessed pixels.
-fn prepare(model: &TrainedModel, content: &Content) -> Result<Vec<f32>, String> {
+fn prepare(model: &TrainedModel, content: Content) -> Result<Vec<f32>, String> {
     match (&model.input, content) {
         (Input::Features { dim }, Content::Features(row)) => {
             if row.len() != *dim {
@@ -302,11 +296,11 @@ fn prepare(model: &TrainedModel, content: &Content) -> Result<Vec<f32>, String> 
             }
             match row.iter().position(|v| !v.is_finite()) {
                 Some(j) => Err(format!("feature {j} is {}", row[j])),
-                None => Ok(row.clone()),
+                None => Ok(row),
             }
         }
         (Input::Text { tfidf }, Content::Text(text)) => Ok(tfidf.transform(&[text])),
-        (Input::Image { image_size, .. }, Content::Image(path)) => decode(path)
+        (Input::Image { image_size, .. }, Content::Image(path)) => decode(&path)
             .map(|image| AugmentConfig::test(*image_size).apply(&image, 0, 0))
             .map_err(|e| match e {
                 mllt_data::loader::LoaderError::Decode { message, .. } => {
@@ -335,29 +329,27 @@ pub fn predict(
     let mut items = items.peekable();
     while items.peek().is_some() {
         let batch: Vec<Item> = items.by_ref().take(batch_size).collect::<Result<_, _>>()?;
-        let prepared: Vec<Result<Vec<f32>, String>> = batch
-            .par_iter()
-            .map(|item| match &item.content {
-                Ok(content) => prepare(model, content),
-                Err(why) => Err(why.clone()),
+        let prepared: Vec<(String, String, Result<Vec<f32>, String>)> = batch
+            .into_par_iter()
+            .map(|item| {
+                let input = item.content.and_then(|content| prepare(model, content));
+                (item.id, item.origin, input)
             })
             .collect();
-        let mut ids = Vec::with_capacity(batch.len());
+        let mut ids = Vec::with_capacity(prepared.len());
         let mut values = Vec::new();
-        for (item, input) in batch.into_iter().zip(prepared) {
+        for (id, origin, input) in prepared {
             match input {
                 Ok(v) => {
-                    ids.push(item.id);
+                    ids.push(id);
                     values.extend(v);
                 }
-                Err(reason) if options.skip_bad => summary.skipped.push(SkippedItem {
-                    origin: item.origin,
-                    reason,
-                }),
+                Err(reason) if options.skip_bad => {
+                    summary.skipped.push(SkippedItem { origin, reason })
+                }
                 Err(reason) => {
                     return Err(TrainError::Invalid(format!(
-                        "{}: {reason} (--skip-bad skips such items)",
-                        item.origin
+                        "{origin}: {reason} (--skip-bad skips such items)"
                     )));
                 }
             }

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use mllt_core::LabelSet;
+use mllt_core::labels::read_classes;
 use mllt_core::metrics::Evaluation;
 use mllt_core::scores::ScoreMatrix;
 use mllt_nn::backend::Device;
-use mllt_nn::deploy::predict::dataset_classes;
 use mllt_nn::deploy::{PredictOptions, TrainedModel, open_items, predict};
 use mllt_nn::features::{CLASSES_FILE, TEST_FILE};
 use mllt_nn::train::{Checkpoint, evaluate, evaluate_scores, evaluation_json};
@@ -56,7 +56,7 @@ impl Args {
     fn model_file(&self, path: &Path, device: &Device) -> anyhow::Result<()> {
         let model = TrainedModel::load(path, device)?;
         let dir = super::dataset::resolve(&self.data)?;
-        let classes = dataset_classes(&dir)?;
+        let classes = read_classes(&dir.join(CLASSES_FILE))?;
         if classes != model.classes() {
             bail!(
                 "{}: the model was trained on other classes than {} ({} vs {} classes{})",

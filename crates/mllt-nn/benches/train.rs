@@ -1,7 +1,8 @@
 //! Head training throughput (issue 3 item 8): one full training iteration of the paper head — batch
 //! gather, forward in train mode (BN batch statistics, dropout), the DB-Focal loss, backward, global
 //! gradient clip, SGD with momentum and weight decay — on 2048-d features, batch 32, C = 80 (COCO-MLT's
-//! shape). The linear head is measured alongside. Criterion's `elem/s` is iterations (steps) per second.
+//! shape), through `TrainState::step_items` as the trainer calls it (on the CPU: the written-out
+//! iteration of `FusedHead`). The linear head is measured alongside. Criterion's `elem/s` is iterations (steps) per second.
 //! `bench/train_torch.py` runs the equivalent PyTorch loop; `benches/loss.rs` measures the loss alone.
 
 use std::hint::black_box;
@@ -12,7 +13,7 @@ use mllt_nn::features::{SyntheticSpec, synthetic};
 use mllt_nn::loss::Loss;
 use mllt_nn::model::HeadConfig;
 use mllt_nn::retain_freed_memory;
-use mllt_nn::train::{TrainConfig, TrainState, batch, default_device};
+use mllt_nn::train::{TrainConfig, TrainState, default_device};
 
 const DIM: usize = 2048;
 const CLASSES: usize = 80;
@@ -51,8 +52,13 @@ fn bench_steps(c: &mut Criterion) {
                     .map(|k| k % data.train.len())
                     .collect();
                 start += BATCH;
-                let (x, y) = batch(&data.train, &items, &device);
-                let (next, value) = state.take().expect("state").step(x, y, &loss, 0.02);
+                let (next, value) = state.take().expect("state").step_items(
+                    &data.train,
+                    &items,
+                    &loss,
+                    0.02,
+                    &device,
+                );
                 state = Some(next);
                 // Wait for the step to finish (matters on asynchronous backends).
                 black_box(value.into_scalar::<f32>())

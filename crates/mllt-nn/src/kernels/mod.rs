@@ -7,6 +7,7 @@ pub mod bounded_relu;
 pub mod channel_affine;
 pub mod conv;
 mod extension;
+pub(crate) mod gemm;
 
 use burn::backend::{Dispatch, DispatchDevice};
 use burn::nn::PaddingConfig2d;
@@ -30,8 +31,13 @@ fn zeros(len: usize) -> Vec<f32> {
 
 /// Whether `tensor` lives on Flex (with or without autodiff), where [`CpuKernels`] applies.
 fn on_flex<const D: usize>(tensor: &Tensor<D>) -> bool {
+    is_flex(&tensor.device())
+}
+
+/// Whether `device` is Flex, with or without autodiff.
+pub(crate) fn is_flex(device: &burn::tensor::Device) -> bool {
     matches!(
-        tensor.device().inner().as_dispatch(),
+        device.clone().inner().as_dispatch(),
         DispatchDevice::Flex(_)
     )
 }

@@ -62,9 +62,14 @@ impl BatchNorm1d {
         let m = self.momentum;
         let mean = self.running_mean.val().mul_scalar(1.0 - m) + out.mean.mul_scalar(m);
         let var = self.running_var.val().mul_scalar(1.0 - m) + out.variance.mul_scalar(m * unbias);
+        self.set_running(mean, var);
+        out.output
+    }
+
+    /// Replaces the running statistics (buffers).
+    pub fn set_running(&mut self, mean: Tensor<1>, var: Tensor<1>) {
         self.running_mean = buffer(mean, Some(&self.running_mean));
         self.running_var = buffer(var, Some(&self.running_var));
-        out.output
     }
 
     /// Evaluation mode: normalise with the running statistics.

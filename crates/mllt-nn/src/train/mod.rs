@@ -7,6 +7,7 @@ mod clip;
 mod config;
 mod evaluate;
 mod finetune;
+mod fused_head;
 mod schedule;
 mod sgd;
 mod trainer;
@@ -16,6 +17,7 @@ pub use clip::{clip_grad_norm, grad_norm};
 pub use config::TrainConfig;
 pub use evaluate::{evaluate, evaluate_scores, evaluation_json, predict};
 pub use finetune::{FinetuneOptions, FinetuneOutcome, finetune};
+pub use fused_head::FusedHead;
 pub use schedule::ScheduleConfig;
 pub use sgd::{Sgd, SgdConfig};
 pub use trainer::{

@@ -138,6 +138,11 @@ impl Sgd {
         &self.velocity
     }
 
+    /// Sets the momentum buffer (flattened) of the parameter at module path `key`.
+    pub fn set_velocity(&mut self, key: &str, velocity: Tensor<1>) {
+        self.velocity.insert(key.to_string(), velocity);
+    }
+
     /// One update of every parameter of `module` that has a gradient in `grads`, at learning rate `lr`.
     pub fn step<M: Module>(&mut self, module: M, mut grads: GradientsParams, lr: f64) -> M {
         module.map(&mut SgdMapper {

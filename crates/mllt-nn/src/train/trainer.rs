@@ -40,9 +40,11 @@ use super::checkpoint::{CHECKPOINT_FILE, Checkpoint};
 use super::clip::clip_grad_norm;
 use super::config::TrainConfig;
 use super::evaluate::{evaluate, evaluation_json, predict};
+use super::fused_head::FusedHead;
 use super::sgd::Sgd;
 use crate::deploy::{MODEL_FILE, Network, ThresholdMeta, TrainedModel};
 use crate::features::{FeatureDataset, FeatureSplit};
+use crate::kernels::is_flex;
 use crate::loss::Loss;
 use crate::model::Head;
 use crate::retain_freed_memory;
@@ -161,6 +163,9 @@ pub struct TrainOutcome {
 }
 
 /// The mutable state of training: weights, optimiser, dropout stream and counters.
+///
+/// On the CPU, [`TrainState::step_items`] trains a [`FusedHead`] that holds the weights and momentum buffers
+/// between steps; [`TrainState::sync`] writes them back into `model` and `sgd`, which are stale until then.
 #[derive(Debug, Clone)]
 pub struct TrainState {
     pub model: Head,
@@ -168,6 +173,7 @@ pub struct TrainState {
     pub rng: ChaCha8Rng,
     pub epochs_done: usize,
     pub iteration: usize,
+    fused: Option<FusedHead>,
 }
 
 impl TrainState {
@@ -192,6 +198,38 @@ impl TrainState {
             rng: seeded(seed, DROPOUT_STREAM),
             epochs_done: 0,
             iteration: 0,
+            fused: None,
+        }
+    }
+
+    /// One iteration on the rows `items` of `split` (the same split at every call) at learning rate `lr`:
+    /// the written-out iteration of [`FusedHead`] on the Flex CPU backend, [`TrainState::step`] on any other.
+    /// Returns the loss (detached).
+    pub fn step_items(
+        mut self,
+        split: &FeatureSplit,
+        items: &[usize],
+        loss: &Loss,
+        lr: f64,
+        device: &Device,
+    ) -> (Self, Tensor<1>) {
+        if !is_flex(device) {
+            let (x, y) = batch(split, items, device);
+            return self.step(x, y, loss, lr);
+        }
+        let fused = self
+            .fused
+            .get_or_insert_with(|| FusedHead::new(&self.model, &self.sgd, split, device));
+        let value = fused.step(split, items, loss, &self.sgd, lr, &mut self.rng);
+        self.iteration += 1;
+        let host = device.clone().without_autodiff();
+        (self, Tensor::from_floats([value], &host))
+    }
+
+    /// Writes the state of the fused head, if any, back into `model` and `sgd`.
+    pub fn sync(&mut self) {
+        if let Some(fused) = &self.fused {
+            fused.write_back(&mut self.model, &mut self.sgd);
         }
     }
 
@@ -206,7 +244,13 @@ impl TrainState {
         (self, value.detach())
     }
 
-    fn checkpoint(&self, config: &TrainConfig, seed: u64, class_names: &[String]) -> Checkpoint {
+    fn checkpoint(
+        &mut self,
+        config: &TrainConfig,
+        seed: u64,
+        class_names: &[String],
+    ) -> Checkpoint {
+        self.sync();
         Checkpoint {
             config: config.clone(),
             seed,
@@ -484,6 +528,7 @@ fn resume_state(
         rng: ck.rng,
         epochs_done: ck.epochs_done,
         iteration: ck.iteration,
+        fused: None,
     })
 }
 
@@ -619,8 +664,7 @@ pub fn train(
         );
         for items in order.chunks_exact(schedule.batch_size).take(iterations) {
             let lr = schedule.lr(config.optimizer.lr, epoch, state.iteration);
-            let (x, y) = batch(&fit, items, device);
-            let (next, value) = state.step(x, y, &loss, lr);
+            let (next, value) = state.step_items(&fit, items, &loss, lr, device);
             state = next;
             if let Some(step) = meter.record(value, lr, state.iteration, observer) {
                 append_line(&log_path, LogLine::Step(step.clone()))?;
@@ -640,6 +684,7 @@ pub fn train(
         log.push(LogLine::Epoch(record));
     }
 
+    state.sync();
     let thresholds = match &carved {
         Some(h) => {
             let validation = data.train.subset(&h.validation);

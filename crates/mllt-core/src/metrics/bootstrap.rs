@@ -40,37 +40,59 @@ impl PairedDifference {
     }
 }
 
-/// One class under one method: its items in descending score order, cut into groups of equal scores.
+/// One class under one method: its items in descending score order, down to the last group of equal scores
+/// that holds a positive (the items below it cannot change the AP), and those groups.
 struct SortedClass {
-    order: Vec<usize>,
-    /// End (exclusive) of every group of tied scores in `order`.
-    group_ends: Vec<usize>,
+    order: Vec<u32>,
+    /// Start and end (exclusive) in `order` of every group of tied scores that holds a positive.
+    positive_groups: Vec<(usize, usize)>,
 }
 
 impl SortedClass {
-    fn new(scores: &ScoreMatrix, class: usize) -> Self {
-        let mut order: Vec<usize> = (0..scores.rows()).collect();
-        order.sort_by(|&a, &b| scores.get(b, class).total_cmp(&scores.get(a, class)));
-        let mut group_ends: Vec<usize> = (1..order.len())
-            .filter(|&k| scores.get(order[k], class) != scores.get(order[k - 1], class))
-            .collect();
-        group_ends.push(order.len());
-        SortedClass { order, group_ends }
+    /// `positive[k]`: item k has the class.
+    fn new(scores: &ScoreMatrix, class: usize, positive: &[bool]) -> Self {
+        let score = |k: u32| scores.get(k as usize, class);
+        let mut order: Vec<u32> = (0..scores.rows() as u32).collect();
+        order.sort_by(|&a, &b| score(b).total_cmp(&score(a)));
+        let mut positive_groups = Vec::new();
+        let mut start = 0;
+        for end in 1..=order.len() {
+            if end == order.len() || score(order[end]) != score(order[end - 1]) {
+                if order[start..end].iter().any(|&k| positive[k as usize]) {
+                    positive_groups.push((start, end));
+                }
+                start = end;
+            }
+        }
+        order.truncate(positive_groups.last().map_or(0, |g| g.1));
+        SortedClass {
+            order,
+            positive_groups,
+        }
     }
 
     /// AP with item k counted `weight[k]` times (`positive[k]`: item k has the class); `None` without a
-    /// weighted positive. AP = (1/n₊) Σ over groups of ΔTP · TP / (TP + FP), as scikit-learn.
+    /// weighted positive. AP = (1/n₊) Σ over groups of ΔTP · TP / (TP + FP), as scikit-learn; only the groups
+    /// with a positive add to the sum, the others only to TP + FP.
     fn weighted_ap(&self, weight: &[u32], positive: &[bool]) -> Option<f64> {
-        let (mut tp, mut fp, mut sum) = (0u64, 0u64, 0.0f64);
+        let (mut tp, mut seen, mut sum) = (0u64, 0u64, 0.0f64);
         let mut start = 0;
-        for &end in &self.group_ends {
+        for &(group, end) in &self.positive_groups {
+            // Negatives only, between the groups with a positive.
+            seen += self.order[start..group]
+                .iter()
+                .map(|&k| u64::from(weight[k as usize]))
+                .sum::<u64>();
             let before = tp;
-            for &k in &self.order[start..end] {
-                let w = u64::from(weight[k]);
-                if positive[k] { tp += w } else { fp += w }
+            for &k in &self.order[group..end] {
+                let w = u64::from(weight[k as usize]);
+                seen += w;
+                if positive[k as usize] {
+                    tp += w;
+                }
             }
             if tp > before {
-                sum += (tp - before) as f64 * tp as f64 / (tp + fp) as f64;
+                sum += (tp - before) as f64 * tp as f64 / seen as f64;
             }
             start = end;
         }
@@ -146,7 +168,7 @@ impl<'a> BootstrapDraws<'a> {
         super::check_shape(scores, self.labels)?;
         let n = self.labels.len();
         let sorted: Vec<SortedClass> = (0..self.labels.num_classes())
-            .map(|j| SortedClass::new(scores, j))
+            .map(|j| SortedClass::new(scores, j, &self.positive[j]))
             .collect();
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut weight = vec![0u32; n];
@@ -206,7 +228,7 @@ pub fn paired_map_bootstrap(
     let ones = vec![1; labels.len()];
     let observed = |m: &ScoreMatrix| {
         let sorted: Vec<SortedClass> = (0..labels.num_classes())
-            .map(|j| SortedClass::new(m, j))
+            .map(|j| SortedClass::new(m, j, &draws.positive[j]))
             .collect();
         weighted_map(&sorted, &ones, &draws.positive).ok_or_else(no_positive)
     };
@@ -230,7 +252,7 @@ mod tests {
         let scores: Vec<f64> = (0..n).map(|k| (noise(k) * 6.0).floor()).collect();
         let positive: Vec<bool> = (0..n).map(|k| noise(k + 1000) < 0.3).collect();
         let m = ScoreMatrix::new(n, 1, scores.clone()).unwrap();
-        let class = SortedClass::new(&m, 0);
+        let class = SortedClass::new(&m, 0, &positive);
         for draw in 0..20 {
             let weight: Vec<u32> = (0..n)
                 .map(|k| (noise(k * 31 + draw) * 3.0) as u32)

@@ -49,11 +49,7 @@ pub fn seed_mean_draws(r: &MethodResult) -> Vec<Option<f64>> {
     let draws = r.seeds.first().map_or(0, |s| s.draws.len());
     (0..draws)
         .map(|d| {
-            let sum = r
-                .seeds
-                .iter()
-                .map(|s| s.draws[d])
-                .sum::<Option<f64>>()?;
+            let sum = r.seeds.iter().map(|s| s.draws[d]).sum::<Option<f64>>()?;
             Some(sum / r.seeds.len() as f64)
         })
         .collect()
@@ -131,7 +127,10 @@ mod tests {
         assert_eq!(c.per_seed.len(), 3);
         assert!((c.mean - 1.0 / 6.0).abs() < 1e-12, "{c:?}");
         assert!((c.std - (1.0f64 / 300.0).sqrt()).abs() < 1e-12, "{c:?}");
-        assert!((c.ci_low - 0.105).abs() < 1e-12 && (c.ci_high - 0.295).abs() < 1e-12, "{c:?}");
+        assert!(
+            (c.ci_low - 0.105).abs() < 1e-12 && (c.ci_high - 0.295).abs() < 1e-12,
+            "{c:?}"
+        );
         assert!(c.excludes_zero);
         // Swapped, the interval is mirrored and still leaves out 0; against itself it is [0, 0].
         let swapped = compare(&b, &a).unwrap();

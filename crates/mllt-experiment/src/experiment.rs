@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::Preset;
 use crate::chance::ChanceLevel;
 use crate::comparison::{BOOTSTRAP_SEED, Comparison, REFERENCE, RESAMPLES, compare_all};
 use crate::protocol::{Protocol, RunLengths, schedule_iterations};
@@ -32,7 +33,6 @@ use crate::results::{MethodResult, SeedResult};
 use crate::run::train_run;
 use crate::selection::{SelectionCheck, selection_check};
 use crate::validation::{MethodTuning, Validation};
-use crate::Preset;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -149,7 +149,10 @@ pub fn reproduce(
         &options.out.join("results.json"),
         pretty(&summary.results).as_bytes(),
     )?;
-    write_atomic(&options.out.join("summary.json"), pretty(&summary).as_bytes())?;
+    write_atomic(
+        &options.out.join("summary.json"),
+        pretty(&summary).as_bytes(),
+    )?;
     write_atomic(&options.out.join("table.md"), table.as_bytes())?;
     Ok(Reproduced { summary, table })
 }
@@ -300,7 +303,11 @@ impl Experiment<'_> {
             );
         }
         let out = &options.out;
-        write_per_class(&out.join(format!("{name}_per_class.csv")), data, &per_method)?;
+        write_per_class(
+            &out.join(format!("{name}_per_class.csv")),
+            data,
+            &per_method,
+        )?;
         fig6(&out.join(format!("{name}_fig6")), name, data, &per_method)
     }
 

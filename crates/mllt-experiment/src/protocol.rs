@@ -111,7 +111,9 @@ pub fn rescale(
     let mut steps: Vec<usize> = s
         .lr_steps
         .iter()
-        .map(|&e| ((e as f64 * epochs as f64 / old_epochs as f64).round() as usize).clamp(1, epochs))
+        .map(|&e| {
+            ((e as f64 * epochs as f64 / old_epochs as f64).round() as usize).clamp(1, epochs)
+        })
         .filter(|&e| e < epochs)
         .collect();
     steps.dedup();

@@ -221,9 +221,15 @@ mod tests {
             result(Preset::Rw, &[0.0244, 0.0244]),
         ];
         let t = markdown_table(&rows, &chance);
-        assert!(t.contains("| erm | 21.34 ± 0.00 | 21.34 ± 0.00 | - | - |"), "{t}");
+        assert!(
+            t.contains("| erm | 21.34 ± 0.00 | 21.34 ± 0.00 | - | - |"),
+            "{t}"
+        );
         assert!(t.contains("| rw † | 2.44 ± 0.00 |"), "{t}");
-        assert!(t.contains("| random scores (chance, 20 draws) | 2.40 | 6.00 | - | 1.00 |"), "{t}");
+        assert!(
+            t.contains("| random scores (chance, 20 draws) | 2.40 | 6.00 | - | 1.00 |"),
+            "{t}"
+        );
         assert!(t.contains("† mean total mAP within 2 points"), "{t}");
         // Without a marked method there is no legend line.
         assert!(!markdown_table(&rows[..1], &chance).contains("† mean"));
@@ -236,8 +242,14 @@ mod tests {
             ci_high: high,
             excludes_zero: low > 0.0 || high < 0.0,
         };
-        let t = comparison_table(&[c("erm", -0.1015, -0.12, -0.08), c("rs", 0.001, -0.002, 0.004)]);
-        assert!(t.contains("| erm | -10.15 ± 0.10 * | [-12.00, -8.00] |"), "{t}");
+        let t = comparison_table(&[
+            c("erm", -0.1015, -0.12, -0.08),
+            c("rs", 0.001, -0.002, 0.004),
+        ]);
+        assert!(
+            t.contains("| erm | -10.15 ± 0.10 * | [-12.00, -8.00] |"),
+            "{t}"
+        );
         assert!(t.contains("| rs | +0.10 ± 0.10 | [-0.20, +0.40] |"), "{t}");
     }
 }

@@ -75,11 +75,8 @@ mod tests {
     #[test]
     fn mean_and_sample_std() {
         // 1, 2, 4 (NaN and a missing value left out): mean 7/3, var ((4/3)² + (1/3)² + (5/3)²)/2 = 42/18.
-        let (m, s) = mean_std(
-            [Some(1.0), None, Some(2.0), Some(f64::NAN), Some(4.0)]
-                .into_iter(),
-        )
-        .unwrap();
+        let (m, s) =
+            mean_std([Some(1.0), None, Some(2.0), Some(f64::NAN), Some(4.0)].into_iter()).unwrap();
         assert!((m - 7.0 / 3.0).abs() < 1e-12);
         assert!((s - (42.0f64 / 18.0).sqrt()).abs() < 1e-12);
         assert_eq!(mean_std([Some(3.0)].into_iter()), Some((3.0, 0.0)));

@@ -171,15 +171,27 @@ mod tests {
             lr: 0.2,
             stages: vec![lr, gamma],
         };
-        let c = selection_check(&[tuning.clone()]).unwrap();
-        assert_eq!(c.overall, Agreement { agreed: 1, stages: 2 });
+        let c = selection_check(std::slice::from_ref(&tuning)).unwrap();
+        assert_eq!(
+            c.overall,
+            Agreement {
+                agreed: 1,
+                stages: 2
+            }
+        );
         assert_eq!(c.agreement, 0.5);
         assert_eq!(c.stages[0].full_choice, 100.0);
         assert!(!c.stages[0].agree);
         assert!((c.stages[0].map_lost.unwrap() - 0.02).abs() < 1e-12);
         assert!(c.stages[1].agree && c.stages[1].map_lost == Some(0.0));
         assert!((c.mean_map_lost - 0.01).abs() < 1e-12 && (c.max_map_lost - 0.02).abs() < 1e-12);
-        assert_eq!(c.per_param[&Param::FocalGamma], Agreement { agreed: 1, stages: 1 });
+        assert_eq!(
+            c.per_param[&Param::FocalGamma],
+            Agreement {
+                agreed: 1,
+                stages: 1
+            }
+        );
         // Without full-length runs there is no check.
         let mut cheap_only = tuning;
         for s in &mut cheap_only.stages {

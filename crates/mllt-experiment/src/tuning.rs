@@ -271,7 +271,7 @@ impl LadderSearch {
         let rungs = || (0..self.ladder.len()).filter(|&r| self.scores[r].is_some());
         (
             rungs().next().unwrap_or(*self.start.start()),
-            rungs().last().unwrap_or(*self.start.end()),
+            rungs().next_back().unwrap_or(*self.start.end()),
         )
     }
 }

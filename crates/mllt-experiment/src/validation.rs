@@ -15,10 +15,10 @@ use mllt_nn::train::TrainError;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::Preset;
 use crate::protocol::RunLengths;
 use crate::run::{iterations, train_run};
 use crate::tuning::{MethodSearch, Param, Point, run_searches};
-use crate::Preset;
 
 /// One validation training of a point.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -96,7 +96,11 @@ struct Task {
 
 impl Validation<'_> {
     /// Searches every method of `methods` on `data`'s validation split (see the module documentation).
-    pub fn tune(&self, data: &FeatureDataset, methods: &[Preset]) -> anyhow::Result<Vec<MethodTuning>> {
+    pub fn tune(
+        &self,
+        data: &FeatureDataset,
+        methods: &[Preset],
+    ) -> anyhow::Result<Vec<MethodTuning>> {
         let split = holdout(data.train.labels.ids());
         let carved = FeatureDataset {
             train: data.train.subset(&split.fit),
@@ -112,7 +116,11 @@ impl Validation<'_> {
             let tasks: Vec<Task> = batch
                 .iter()
                 .flat_map(|(m, p)| {
-                    let lengths = if self.check_selection { &[false, true][..] } else { &[false] };
+                    let lengths = if self.check_selection {
+                        &[false, true][..]
+                    } else {
+                        &[false]
+                    };
                     lengths.iter().map(|&full| Task {
                         method: *m,
                         point: p.clone(),
@@ -130,7 +138,9 @@ impl Validation<'_> {
             let mut scores = Vec::with_capacity(batch.len());
             for (m, point) in batch {
                 let cheap = done.next().expect("one trial per task");
-                let full = self.check_selection.then(|| done.next().expect("a full trial"));
+                let full = self
+                    .check_selection
+                    .then(|| done.next().expect("a full trial"));
                 scores.push(cheap.score());
                 trials[*m].push((point.clone(), cheap, full));
             }

@@ -21,9 +21,12 @@ fn run(data: &Path, out: &Path, extra: &[&str]) -> (String, Value) {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let summary = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
-        .unwrap();
-    (String::from_utf8_lossy(&output.stdout).into_owned(), summary)
+    let summary =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        summary,
+    )
 }
 
 fn toy(dir: &Path) -> std::path::PathBuf {
@@ -63,7 +66,10 @@ fn reproduce_tunes_every_method_and_writes_results_tables_csv_and_figure() {
     let out = dir.path().join("rep");
     let (stdout, summary) = run(&data, &out, &MATCHED);
     assert!(stdout.contains("| db-focal |"), "{stdout}");
-    assert!(stdout.contains("| random scores (chance, 20 draws) |"), "{stdout}");
+    assert!(
+        stdout.contains("| random scores (chance, 20 draws) |"),
+        "{stdout}"
+    );
     assert!(stdout.contains("every method against db-focal"), "{stdout}");
     let results: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
@@ -113,7 +119,10 @@ fn reproduce_tunes_every_method_and_writes_results_tables_csv_and_figure() {
     assert_eq!(params("erm"), ["lr_scale"]);
     assert_eq!(params("rs"), ["lr_scale"]);
     assert_eq!(params("r-bce"), ["lr_scale", "rebalance_mu"]);
-    assert_eq!(params("db-focal"), ["lr_scale", "rebalance_mu", "ntr_lambda"]);
+    assert_eq!(
+        params("db-focal"),
+        ["lr_scale", "rebalance_mu", "ntr_lambda"]
+    );
     for (method, t) in tuning.as_object().unwrap() {
         let stages = t["stages"].as_array().unwrap();
         for stage in stages {
@@ -204,7 +213,11 @@ fn reproduce_paper_protocol_checks_the_cheap_selection() {
     assert_eq!(summary["schedules"]["toy"]["erm"]["epochs"], 80);
     assert_eq!(summary["schedules"]["toy"]["db-focal"]["epochs"], 8);
     let check = &summary["selection_check"]["toy"];
-    assert_eq!(check["overall"]["stages"], 1 + 3, "ERM's lr; DB-Focal's lr, μ, λ");
+    assert_eq!(
+        check["overall"]["stages"],
+        1 + 3,
+        "ERM's lr; DB-Focal's lr, μ, λ"
+    );
     let stages = check["stages"].as_array().unwrap();
     let agreed = stages.iter().filter(|s| s["agree"] == true).count();
     assert_eq!(check["overall"]["agreed"], agreed);

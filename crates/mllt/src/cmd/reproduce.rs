@@ -84,10 +84,9 @@ impl Args {
                 .map_or(spec.to_string(), |n| n.to_string_lossy().into_owned());
             Ok((name, data))
         })?;
-        let memory = done
-            .summary
-            .peak_memory_bytes
-            .map_or(String::new(), |b| format!(", peak memory {} MB", b / 1_000_000));
+        let memory = done.summary.peak_memory_bytes.map_or(String::new(), |b| {
+            format!(", peak memory {} MB", b / 1_000_000)
+        });
         println!(
             "{}\nwall time {:.0} s{memory}; results in {}",
             done.table,

@@ -26,16 +26,6 @@ pub enum Protocol {
     Paper,
 }
 
-impl Protocol {
-    /// The command-line name (`matched`, `paper`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Matched => "matched",
-            Protocol::Paper => "paper",
-        }
-    }
-}
-
 /// The run lengths of one experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RunLengths {

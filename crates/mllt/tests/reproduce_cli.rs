@@ -1,24 +1,19 @@
-//! `mllt reproduce` end to end on a tiny synthetic feature folder: validation tuning, every output file, the
-//! results schema, and determinism.
+//! `mllt reproduce` end to end on a tiny synthetic feature folder: per-method tuning on validation, every output
+//! file, the results and summary schemas, the paired comparison, both protocols, the selection check, and
+//! determinism.
 
+use std::path::Path;
 use std::process::Command;
 
 use mllt_nn::features::{FeatureDtype, SyntheticSpec, synthetic};
 use serde_json::Value;
 
-fn run(data: &str, out: &std::path::Path, jobs: &str) -> Value {
+/// Runs `mllt reproduce` on `data` into `out` with `extra` arguments; returns stdout and summary.json.
+fn run(data: &Path, out: &Path, extra: &[&str]) -> (String, Value) {
     let output = Command::new(env!("CARGO_BIN_EXE_mllt"))
-        .args([
-            "reproduce",
-            "--data",
-            data,
-            "--methods",
-            "erm,rs,r-bce,db-focal",
-            "--seeds",
-            "2",
-        ])
-        .args(["--iterations", "60", "--out", out.to_str().unwrap()])
-        .args(["--jobs", jobs])
+        .args(["reproduce", "--data", data.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap()])
+        .args(extra)
         .output()
         .unwrap();
     assert!(
@@ -26,15 +21,16 @@ fn run(data: &str, out: &std::path::Path, jobs: &str) -> Value {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains("| db-focal |"), "{text}");
-    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+    let summary =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        summary,
+    )
 }
 
-#[test]
-fn reproduce_writes_results_table_csv_and_figure() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("toy");
+fn toy(dir: &Path) -> std::path::PathBuf {
+    let data = dir.join("toy");
     let spec = SyntheticSpec {
         classes: 6,
         train: 200,
@@ -45,8 +41,39 @@ fn reproduce_writes_results_table_csv_and_figure() {
         seed: 3,
     };
     synthetic(&spec).write(&data, FeatureDtype::F32).unwrap();
+    data
+}
+
+fn map(v: &Value) -> f64 {
+    v["validation_map"].as_f64().unwrap_or(f64::NEG_INFINITY)
+}
+
+const MATCHED: [&str; 8] = [
+    "--methods",
+    "erm,rs,r-bce,db-focal",
+    "--seeds",
+    "2",
+    "--iterations",
+    "60",
+    "--jobs",
+    "2",
+];
+
+#[test]
+fn reproduce_tunes_every_method_and_writes_results_tables_csv_and_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = toy(dir.path());
     let out = dir.path().join("rep");
-    let results = run(data.to_str().unwrap(), &out, "2");
+    let (stdout, summary) = run(&data, &out, &MATCHED);
+    assert!(stdout.contains("| db-focal |"), "{stdout}");
+    assert!(
+        stdout.contains("| random scores (chance, 20 draws) |"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("every method against db-focal"), "{stdout}");
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results, summary["results"]);
     let methods = results["toy"].as_object().unwrap();
     assert_eq!(methods.len(), 4);
     for (method, r) in methods {
@@ -71,32 +98,142 @@ fn reproduce_writes_results_table_csv_and_figure() {
         "class,group,n_train,n_test,erm,rs,r-bce,db-focal"
     );
     assert_eq!(csv.lines().count(), 1 + 6);
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+
+    assert_eq!(summary["protocol"], "matched");
+    assert_eq!(summary["tune_iterations"], 15, "a quarter of --iterations");
+    assert!(summary["seconds"].as_f64().unwrap() > 0.0);
+    if cfg!(target_os = "linux") {
+        assert!(summary["peak_memory_bytes"].as_u64().unwrap() > 1_000_000);
+    }
+    assert_eq!(summary["selection_check"], Value::Null);
+    // Every method has its own search: the learning-rate scale, then its key parameters.
     let tuning = &summary["tuning"]["toy"];
-    let grid = tuning["grid"].as_array().unwrap();
-    assert_eq!(
-        grid.len(),
-        3 + 4,
-        "lr scale (ERM), then μ × λ (DB-Focal) on validation"
-    );
-    let best_lr = grid[..3]
-        .iter()
-        .max_by(|a, b| {
-            let map = |v: &Value| v["validation_map"].as_f64().unwrap();
-            map(a).total_cmp(&map(b))
-        })
-        .unwrap();
-    assert_eq!(tuning["lr_scale"], best_lr["lr_scale"]);
-    assert!(
-        grid[3..]
+    let params = |m: &str| -> Vec<String> {
+        tuning[m]["stages"]
+            .as_array()
+            .unwrap()
             .iter()
-            .all(|g| g["lr_scale"] == tuning["lr_scale"])
-    );
-    assert!([0.2, 0.3].contains(&tuning["mu"].as_f64().unwrap()));
-    // The same command gives the same numbers, whatever the number of parallel runs.
+            .map(|s| s["param"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(params("erm"), ["lr_scale"]);
+    assert_eq!(params("rs"), ["lr_scale"]);
+    assert_eq!(params("r-bce"), ["lr_scale", "rebalance_mu"]);
     assert_eq!(
-        run(data.to_str().unwrap(), &dir.path().join("again"), "1"),
-        results
+        params("db-focal"),
+        ["lr_scale", "rebalance_mu", "ntr_lambda"]
     );
+    for (method, t) in tuning.as_object().unwrap() {
+        let stages = t["stages"].as_array().unwrap();
+        for stage in stages {
+            let points = stage["points"].as_array().unwrap();
+            let param = stage["param"].as_str().unwrap();
+            assert!(points.len() >= 3, "{method} {param}: {points:?}");
+            let start = stage["start"].as_array().unwrap().len();
+            assert_eq!(stage["extended"], points.len() > start, "{method} {param}");
+            // The choice is the best validation mAP (ties to the smaller value), and it is not on an edge
+            // of the evaluated grid unless that edge is the ladder's end.
+            let best = points
+                .iter()
+                .fold(None::<&Value>, |b, p| match b {
+                    Some(b) if map(b) >= map(p) => Some(b),
+                    _ => Some(p),
+                })
+                .unwrap();
+            assert_eq!(stage["choice"], best["values"][param], "{method} {param}");
+            for p in points {
+                // A diverged run (a failed point, scored −∞) records why instead of a mAP.
+                let iterations = p["iterations"].as_u64().unwrap();
+                assert!(
+                    p["error"].is_string() || (iterations > 0 && iterations < 60),
+                    "{method}: {p}"
+                );
+                assert!(p.get("full").is_none());
+            }
+        }
+        assert_eq!(
+            t["chosen"]["lr_scale"], stages[0]["choice"],
+            "{method}: the chosen learning-rate scale"
+        );
+    }
+    let db = &tuning["db-focal"]["stages"];
+    assert!(
+        db[2]["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["values"]["rebalance_mu"] == db[1]["choice"]),
+        "λ is searched at the chosen μ"
+    );
+    let chance = summary["random_baseline"]["toy"]["total"].as_f64().unwrap();
+    assert!(chance > 0.0 && chance < 1.0);
+    let comparison = &summary["comparison"]["toy"];
+    assert_eq!(comparison["reference"], "db-focal");
+    assert_eq!(comparison["resamples"], 1000);
+    let rows = comparison["methods"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for row in rows {
+        let m = row["method"].as_str().unwrap();
+        let per_seed = row["per_seed"].as_array().unwrap();
+        assert_eq!(per_seed.len(), 2);
+        let want = results["toy"][m]["total"].as_f64().unwrap()
+            - results["toy"]["db-focal"]["total"].as_f64().unwrap();
+        assert!((row["mean"].as_f64().unwrap() - want).abs() < 1e-9, "{row}");
+        assert!(row["ci_low"].as_f64().unwrap() <= row["ci_high"].as_f64().unwrap());
+    }
+    // The same command gives the same numbers, whatever the number of parallel runs.
+    let mut one_job = MATCHED;
+    one_job[7] = "1";
+    let (_, again) = run(&data, &dir.path().join("again"), &one_job);
+    for key in ["results", "tuning", "comparison", "random_baseline"] {
+        assert_eq!(again[key], summary[key], "{key}");
+    }
+}
+
+#[test]
+fn reproduce_paper_protocol_checks_the_cheap_selection() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = toy(dir.path());
+    let out = dir.path().join("paper");
+    let args = [
+        "--methods",
+        "erm,db-focal",
+        "--seeds",
+        "1",
+        "--protocol",
+        "paper",
+        "--check-selection",
+        "--jobs",
+        "2",
+    ];
+    let (stdout, summary) = run(&data, &out, &args);
+    assert!(stdout.contains("protocol paper"), "{stdout}");
+    assert_eq!(summary["protocol"], "paper");
+    // The final runs train the presets' schedules: ERM 80 epochs, DB-Focal 8.
+    assert_eq!(summary["schedules"]["toy"]["erm"]["epochs"], 80);
+    assert_eq!(summary["schedules"]["toy"]["db-focal"]["epochs"], 8);
+    let check = &summary["selection_check"]["toy"];
+    assert_eq!(
+        check["overall"]["stages"],
+        1 + 3,
+        "ERM's lr; DB-Focal's lr, μ, λ"
+    );
+    let stages = check["stages"].as_array().unwrap();
+    let agreed = stages.iter().filter(|s| s["agree"] == true).count();
+    assert_eq!(check["overall"]["agreed"], agreed);
+    for s in stages {
+        assert!(s["map_lost"].as_f64().unwrap_or(0.0) >= 0.0, "{s}");
+        assert_eq!(s["agree"], s["cheap_choice"] == s["full_choice"], "{s}");
+    }
+    // Every validation point trained at both lengths: the cheap run is a quarter of the full one, roughly.
+    for t in summary["tuning"]["toy"].as_object().unwrap().values() {
+        for stage in t["stages"].as_array().unwrap() {
+            let trained = |p: &&Value| p["error"].is_null() && p["full"]["error"].is_null();
+            for p in stage["points"].as_array().unwrap().iter().filter(trained) {
+                let cheap = p["iterations"].as_u64().unwrap() as f64;
+                let full = p["full"]["iterations"].as_u64().unwrap() as f64;
+                assert!(cheap > 0.0 && cheap < full / 2.0, "{p}");
+            }
+        }
+    }
 }

@@ -10,6 +10,10 @@
 //! A draw is a multiset of items. Its AP equals scikit-learn's on the materialised draw, where the copies of an
 //! item tie. Each class's items are sorted once per method, and a draw only reweights them by multiplicity,
 //! which costs O(N) per class, method and draw.
+//!
+//! [`BootstrapDraws`] gives one method's mAP on every draw, so that several methods (or seeds of a method, to be
+//! averaged draw by draw) are each scored once and then paired by [`paired_difference`];
+//! [`paired_map_bootstrap`] does both for two score matrices.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -36,37 +40,59 @@ impl PairedDifference {
     }
 }
 
-/// One class under one method: its items in descending score order, cut into groups of equal scores.
+/// One class under one method: its items in descending score order, down to the last group of equal scores
+/// that holds a positive (the items below it cannot change the AP), and those groups.
 struct SortedClass {
-    order: Vec<usize>,
-    /// End (exclusive) of every group of tied scores in `order`.
-    group_ends: Vec<usize>,
+    order: Vec<u32>,
+    /// Start and end (exclusive) in `order` of every group of tied scores that holds a positive.
+    positive_groups: Vec<(usize, usize)>,
 }
 
 impl SortedClass {
-    fn new(scores: &ScoreMatrix, class: usize) -> Self {
-        let mut order: Vec<usize> = (0..scores.rows()).collect();
-        order.sort_by(|&a, &b| scores.get(b, class).total_cmp(&scores.get(a, class)));
-        let mut group_ends: Vec<usize> = (1..order.len())
-            .filter(|&k| scores.get(order[k], class) != scores.get(order[k - 1], class))
-            .collect();
-        group_ends.push(order.len());
-        SortedClass { order, group_ends }
+    /// `positive[k]`: item k has the class.
+    fn new(scores: &ScoreMatrix, class: usize, positive: &[bool]) -> Self {
+        let score = |k: u32| scores.get(k as usize, class);
+        let mut order: Vec<u32> = (0..scores.rows() as u32).collect();
+        order.sort_by(|&a, &b| score(b).total_cmp(&score(a)));
+        let mut positive_groups = Vec::new();
+        let mut start = 0;
+        for end in 1..=order.len() {
+            if end == order.len() || score(order[end]) != score(order[end - 1]) {
+                if order[start..end].iter().any(|&k| positive[k as usize]) {
+                    positive_groups.push((start, end));
+                }
+                start = end;
+            }
+        }
+        order.truncate(positive_groups.last().map_or(0, |g| g.1));
+        SortedClass {
+            order,
+            positive_groups,
+        }
     }
 
     /// AP with item k counted `weight[k]` times (`positive[k]`: item k has the class); `None` without a
-    /// weighted positive. AP = (1/n₊) Σ over groups of ΔTP · TP / (TP + FP), as scikit-learn.
+    /// weighted positive. AP = (1/n₊) Σ over groups of ΔTP · TP / (TP + FP), as scikit-learn; only the groups
+    /// with a positive add to the sum, the others only to TP + FP.
     fn weighted_ap(&self, weight: &[u32], positive: &[bool]) -> Option<f64> {
-        let (mut tp, mut fp, mut sum) = (0u64, 0u64, 0.0f64);
+        let (mut tp, mut seen, mut sum) = (0u64, 0u64, 0.0f64);
         let mut start = 0;
-        for &end in &self.group_ends {
+        for &(group, end) in &self.positive_groups {
+            // Negatives only, between the groups with a positive.
+            seen += self.order[start..group]
+                .iter()
+                .map(|&k| u64::from(weight[k as usize]))
+                .sum::<u64>();
             let before = tp;
-            for &k in &self.order[start..end] {
-                let w = u64::from(weight[k]);
-                if positive[k] { tp += w } else { fp += w }
+            for &k in &self.order[group..end] {
+                let w = u64::from(weight[k as usize]);
+                seen += w;
+                if positive[k as usize] {
+                    tp += w;
+                }
             }
             if tp > before {
-                sum += (tp - before) as f64 * tp as f64 / (tp + fp) as f64;
+                sum += (tp - before) as f64 * tp as f64 / seen as f64;
             }
             start = end;
         }
@@ -74,22 +100,16 @@ impl SortedClass {
     }
 }
 
-/// mAP over the classes with a weighted positive, for each of the two methods' sorted classes.
-fn weighted_maps(
-    a: &[SortedClass],
-    b: &[SortedClass],
-    weight: &[u32],
-    positive: &[Vec<bool>],
-) -> Option<(f64, f64)> {
-    let (mut sum_a, mut sum_b, mut classes) = (0.0, 0.0, 0usize);
-    for ((ca, cb), pos) in a.iter().zip(b).zip(positive) {
-        if let (Some(x), Some(y)) = (ca.weighted_ap(weight, pos), cb.weighted_ap(weight, pos)) {
-            sum_a += x;
-            sum_b += y;
+/// mAP over the classes with a weighted positive, of one method's sorted classes.
+fn weighted_map(sorted: &[SortedClass], weight: &[u32], positive: &[Vec<bool>]) -> Option<f64> {
+    let (mut sum, mut classes) = (0.0, 0usize);
+    for (class, pos) in sorted.iter().zip(positive) {
+        if let Some(ap) = class.weighted_ap(weight, pos) {
+            sum += ap;
             classes += 1;
         }
     }
-    (classes > 0).then(|| (sum_a / classes as f64, sum_b / classes as f64))
+    (classes > 0).then(|| sum / classes as f64)
 }
 
 /// The `p`-th quantile (0..=1) of sorted `values`, interpolated linearly between order statistics.
@@ -98,6 +118,99 @@ fn quantile(sorted: &[f64], p: f64) -> f64 {
     let (below, frac) = (position.floor() as usize, position.fract());
     let above = (below + 1).min(sorted.len() - 1);
     sorted[below] + frac * (sorted[above] - sorted[below])
+}
+
+/// The resampling of a test set: the `resamples` draws of N items with replacement from ChaCha8 seeded with
+/// `seed`. The same labels, count and seed give the same draws, so the mAPs of several methods (or seeds) on
+/// the draws pair up draw by draw.
+#[derive(Debug, Clone)]
+pub struct BootstrapDraws<'a> {
+    labels: &'a LabelSet,
+    /// `positive[class][item]`.
+    positive: Vec<Vec<bool>>,
+    resamples: usize,
+    seed: u64,
+}
+
+impl<'a> BootstrapDraws<'a> {
+    /// The draws over the items of `labels`; errors when there are no items, no class has a positive, or
+    /// `resamples` is 0.
+    pub fn new(labels: &'a LabelSet, resamples: usize, seed: u64) -> Result<Self> {
+        if labels.is_empty() {
+            return Err(Error::Invalid("no items to evaluate".into()));
+        }
+        if resamples == 0 {
+            return Err(Error::Invalid(
+                "the bootstrap needs at least one resample".into(),
+            ));
+        }
+        let (n, c) = (labels.len(), labels.num_classes());
+        let mut positive = vec![vec![false; n]; c];
+        for (k, row) in labels.rows().iter().enumerate() {
+            for &j in row {
+                positive[j][k] = true;
+            }
+        }
+        if positive.iter().all(|p| !p.contains(&true)) {
+            return Err(no_positive());
+        }
+        Ok(BootstrapDraws {
+            labels,
+            positive,
+            resamples,
+            seed,
+        })
+    }
+
+    /// The mAP of `scores` on each draw, in draw order: the mean AP over the classes with a positive in the
+    /// draw; `None` for a draw without any positive (possible only on tiny sets). Costs O(N·C) per draw.
+    pub fn maps(&self, scores: &ScoreMatrix) -> Result<Vec<Option<f64>>> {
+        super::check_shape(scores, self.labels)?;
+        let n = self.labels.len();
+        let sorted: Vec<SortedClass> = (0..self.labels.num_classes())
+            .map(|j| SortedClass::new(scores, j, &self.positive[j]))
+            .collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut weight = vec![0u32; n];
+        Ok((0..self.resamples)
+            .map(|_| {
+                weight.fill(0);
+                for _ in 0..n {
+                    weight[rng.random_range(0..n)] += 1;
+                }
+                weighted_map(&sorted, &weight, &self.positive)
+            })
+            .collect())
+    }
+}
+
+fn no_positive() -> Error {
+    Error::Invalid("no class has a positive test item".into())
+}
+
+/// The paired difference of two methods from their mAPs on the same draws (from one [`BootstrapDraws`]):
+/// draw by draw `a − b`, draws where either has no mAP left out; `observed` is the difference on the test set
+/// itself. Errors when no draw has both.
+pub fn paired_difference(
+    observed: f64,
+    a: &[Option<f64>],
+    b: &[Option<f64>],
+) -> Result<PairedDifference> {
+    let mut differences: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .filter_map(|(x, y)| Some((*x)? - (*y)?))
+        .collect();
+    if differences.is_empty() {
+        return Err(no_positive());
+    }
+    differences.sort_by(f64::total_cmp);
+    Ok(PairedDifference {
+        observed,
+        low: quantile(&differences, 0.025),
+        high: quantile(&differences, 0.975),
+        resamples: differences.len(),
+    })
 }
 
 /// The paired bootstrap of mAP(`a`) − mAP(`b`) on `labels` (see the module documentation).
@@ -110,47 +223,16 @@ pub fn paired_map_bootstrap(
     resamples: usize,
     seed: u64,
 ) -> Result<PairedDifference> {
-    super::check_shape(a, labels)?;
-    super::check_shape(b, labels)?;
-    if resamples == 0 {
-        return Err(Error::Invalid(
-            "the bootstrap needs at least one resample".into(),
-        ));
-    }
-    let (n, c) = (labels.len(), labels.num_classes());
-    let mut positive = vec![vec![false; n]; c];
-    for (k, row) in labels.rows().iter().enumerate() {
-        for &j in row {
-            positive[j][k] = true;
-        }
-    }
-    let sorted = |m: &ScoreMatrix| (0..c).map(|j| SortedClass::new(m, j)).collect::<Vec<_>>();
-    let (sa, sb) = (sorted(a), sorted(b));
-    let no_positive = || Error::Invalid("no class has a positive test item".into());
-    let (ma, mb) = weighted_maps(&sa, &sb, &vec![1; n], &positive).ok_or_else(no_positive)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut weight = vec![0u32; n];
-    let mut differences = Vec::with_capacity(resamples);
-    for _ in 0..resamples {
-        weight.fill(0);
-        for _ in 0..n {
-            weight[rng.random_range(0..n)] += 1;
-        }
-        // A draw without any positive (possible only on tiny sets) has no mAP and is left out.
-        if let Some((x, y)) = weighted_maps(&sa, &sb, &weight, &positive) {
-            differences.push(x - y);
-        }
-    }
-    if differences.is_empty() {
-        return Err(no_positive());
-    }
-    differences.sort_by(f64::total_cmp);
-    Ok(PairedDifference {
-        observed: ma - mb,
-        low: quantile(&differences, 0.025),
-        high: quantile(&differences, 0.975),
-        resamples: differences.len(),
-    })
+    let draws = BootstrapDraws::new(labels, resamples, seed)?;
+    let (da, db) = (draws.maps(a)?, draws.maps(b)?);
+    let ones = vec![1; labels.len()];
+    let observed = |m: &ScoreMatrix| {
+        let sorted: Vec<SortedClass> = (0..labels.num_classes())
+            .map(|j| SortedClass::new(m, j, &draws.positive[j]))
+            .collect();
+        weighted_map(&sorted, &ones, &draws.positive).ok_or_else(no_positive)
+    };
+    paired_difference(observed(a)? - observed(b)?, &da, &db)
 }
 
 #[cfg(test)]
@@ -170,7 +252,7 @@ mod tests {
         let scores: Vec<f64> = (0..n).map(|k| (noise(k) * 6.0).floor()).collect();
         let positive: Vec<bool> = (0..n).map(|k| noise(k + 1000) < 0.3).collect();
         let m = ScoreMatrix::new(n, 1, scores.clone()).unwrap();
-        let class = SortedClass::new(&m, 0);
+        let class = SortedClass::new(&m, 0, &positive);
         for draw in 0..20 {
             let weight: Vec<u32> = (0..n)
                 .map(|k| (noise(k * 31 + draw) * 3.0) as u32)
@@ -205,6 +287,21 @@ mod tests {
     }
 
     #[test]
+    fn paired_difference_leaves_out_incomplete_draws() {
+        // Differences 0.1, 0.2, −0.1 (the third draw has no mAP for a): sorted −0.1, 0.1, 0.2; the 2.5 %
+        // quantile sits at position 0.05: −0.1 + 0.05 · 0.2 = −0.09; the 97.5 % one at 1.95: 0.1 + 0.95 · 0.1.
+        let a = [Some(0.5), Some(0.6), None, Some(0.7)];
+        let b = [Some(0.4), Some(0.4), Some(0.1), Some(0.8)];
+        let d = paired_difference(0.05, &a, &b).unwrap();
+        assert_eq!(d.resamples, 3);
+        assert_eq!(d.observed, 0.05);
+        assert!((d.low + 0.09).abs() < 1e-12, "{d:?}");
+        assert!((d.high - 0.195).abs() < 1e-12, "{d:?}");
+        assert!(!d.excludes_zero());
+        assert!(paired_difference(0.0, &[None], &[Some(0.1)]).is_err());
+    }
+
+    #[test]
     fn paired_differences() {
         let n = 200;
         let ids = (0..n).map(|k| format!("i{k}")).collect();
@@ -236,5 +333,10 @@ mod tests {
         assert_eq!((same.observed, same.low, same.high), (0.0, 0.0, 0.0));
         assert!(!same.excludes_zero());
         assert!(paired_map_bootstrap(&good, &weak, &labels, 0, 1).is_err());
+        // Scored draw by draw on one set of draws, the two methods pair up to the same interval.
+        let draws = BootstrapDraws::new(&labels, 300, 7).unwrap();
+        let (dg, dw) = (draws.maps(&good).unwrap(), draws.maps(&weak).unwrap());
+        assert_eq!(dg.len(), 300);
+        assert_eq!(paired_difference(d.observed, &dg, &dw).unwrap(), d);
     }
 }

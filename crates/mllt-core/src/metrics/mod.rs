@@ -21,7 +21,7 @@ pub mod random_baseline;
 pub mod thresholds;
 
 pub use average_precision::{average_precision, per_class_ap};
-pub use bootstrap::{PairedDifference, paired_map_bootstrap};
+pub use bootstrap::{BootstrapDraws, PairedDifference, paired_difference, paired_map_bootstrap};
 pub use f1::{Confusion, ThresholdMetrics, confusions};
 pub use groups::{EmptyClassPolicy, Evaluation, GroupMetrics, mean_ap};
 pub use random_baseline::{RandomBaseline, random_baseline};

@@ -58,7 +58,7 @@ pub enum Command {
     Eval(eval::Args),
     /// Training on a feature folder with a method preset or a TOML config; evaluates and writes OUT/metrics.json.
     Train(train::Args),
-    /// Table 1 on the shipped real benchmarks: every method, several seeds, validation-chosen μ and λ.
+    /// Table 1 on the shipped real benchmarks: every method tuned on validation, several seeds, chance level, paired tests.
     Reproduce(reproduce::Args),
     /// Evaluation of a model file (or a training checkpoint) on a dataset folder's test split.
     Test(test::Args),

@@ -17,6 +17,7 @@ use mllt_core::metrics::Evaluation;
 use mllt_core::{Group, LabelSet};
 use mllt_data::images::{ImageSpec, Skipped, check_images};
 use mllt_data::tfidf::DEFAULT_WIDTH;
+use mllt_experiment::Preset;
 use mllt_nn::backend::Device;
 use mllt_nn::deploy::MODEL_FILE;
 use mllt_nn::model::{BackboneKind, BackboneWeights};
@@ -26,65 +27,6 @@ use mllt_nn::train::{
 };
 
 use super::progress::Meter;
-
-/// A method preset: one TOML under `configs/`, embedded in the binary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Preset {
-    Erm,
-    Rw,
-    Focal,
-    Rs,
-    RsFocal,
-    CbFocal,
-    RsCbFocal,
-    RsRwFocal,
-    Ldam,
-    RBce,
-    RBceFocal,
-    NtBce,
-    Db,
-    DbFocal,
-    Asl,
-}
-
-impl Preset {
-    /// The preset's TOML text.
-    pub fn toml(self) -> &'static str {
-        match self {
-            Preset::Erm => include_str!("../../../../configs/erm.toml"),
-            Preset::Rw => include_str!("../../../../configs/rw.toml"),
-            Preset::Focal => include_str!("../../../../configs/focal.toml"),
-            Preset::Rs => include_str!("../../../../configs/rs.toml"),
-            Preset::RsFocal => include_str!("../../../../configs/rs-focal.toml"),
-            Preset::CbFocal => include_str!("../../../../configs/cb-focal.toml"),
-            Preset::RsCbFocal => include_str!("../../../../configs/rs-cb-focal.toml"),
-            Preset::RsRwFocal => include_str!("../../../../configs/rs-rw-focal.toml"),
-            Preset::Ldam => include_str!("../../../../configs/ldam.toml"),
-            Preset::RBce => include_str!("../../../../configs/r-bce.toml"),
-            Preset::RBceFocal => include_str!("../../../../configs/r-bce-focal.toml"),
-            Preset::NtBce => include_str!("../../../../configs/nt-bce.toml"),
-            Preset::Db => include_str!("../../../../configs/db.toml"),
-            Preset::DbFocal => include_str!("../../../../configs/db-focal.toml"),
-            Preset::Asl => include_str!("../../../../configs/asl.toml"),
-        }
-    }
-
-    /// The preset's command-line name (`rs-cb-focal`).
-    pub fn name(self) -> String {
-        clap::ValueEnum::to_possible_value(&self)
-            .expect("no skipped variants")
-            .get_name()
-            .to_string()
-    }
-
-    /// The parsed configuration.
-    pub fn config(self) -> anyhow::Result<TrainConfig> {
-        Ok(TrainConfig::from_toml(
-            self.toml(),
-            &format!("preset {}", self.name()),
-        )?)
-    }
-}
 
 /// A learning-rate multiplier: a finite number ≥ 0.
 fn parse_lr_scale(text: &str) -> Result<f64, String> {
@@ -495,20 +437,6 @@ impl Observer for Progress {
                 m.println(&line);
             }
             None => eprintln!("{line}"),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::ValueEnum;
-
-    #[test]
-    fn every_preset_parses_and_names_itself() {
-        for p in Preset::value_variants() {
-            let c = p.config().unwrap();
-            assert_eq!(c.method, p.name(), "{p:?}");
         }
     }
 }

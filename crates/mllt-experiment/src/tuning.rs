@@ -67,14 +67,14 @@ impl Param {
     /// losses accept (γ, γ−, margin ≥ 0; β in (0, 1); λ > 0; μ finite).
     pub fn ladder(self) -> &'static [f64] {
         match self {
-            Param::LrScale => &[0.1, 1.0, 10.0, 100.0, 1000.0],
-            Param::FocalGamma => &[0.5, 1.0, 2.0, 3.0, 5.0],
+            Param::LrScale => &[0.1, 1.0, 10.0, 100.0, 1000.0, 10_000.0],
+            Param::FocalGamma => &[0.0, 0.5, 1.0, 2.0, 3.0, 5.0],
             Param::CbBeta => &[0.5, 0.9, 0.99, 0.999, 0.9999],
-            Param::LdamMargin => &[0.1, 0.25, 0.5, 1.0],
-            Param::AslGammaNeg => &[1.0, 2.0, 4.0, 6.0],
+            Param::LdamMargin => &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0],
+            Param::AslGammaNeg => &[1.0, 2.0, 4.0, 6.0, 8.0, 12.0],
             Param::RebalanceMu => &[0.05, 0.1, 0.2, 0.3, 0.5],
-            Param::NtrLambda => &[1.0, 2.0, 5.0, 10.0, 20.0],
-            Param::LossWeight => &[1.0, 10.0, 100.0, 1000.0],
+            Param::NtrLambda => &[0.5, 1.0, 2.0, 5.0, 10.0, 20.0],
+            Param::LossWeight => &[1.0, 10.0, 100.0, 1000.0, 10_000.0],
         }
     }
 
@@ -587,7 +587,7 @@ mod tests {
 
     #[test]
     fn method_searches_run_stage_after_stage_and_reuse_the_incumbent() {
-        // A fake validation mAP: best at lr ×1000 (past the start grid's ×100, at the ladder's end), μ best at
+        // A fake validation mAP: best at lr ×1000 (past the start grid's ×100; ×10 000 is tried), μ best at
         // 0.5 (the ladder's end, past the start 0.1..0.3), λ best at 2 (the preset's value). Focal γ best at 3.
         let score = |p: &Point| {
             let lr = p.get(Param::LrScale).unwrap().log10();
@@ -614,9 +614,9 @@ mod tests {
             Ok(batch.iter().map(|(_, p)| score(p)).collect())
         })
         .unwrap();
-        // Round 1: 3 × 3 lr points; round 2: ×1000 for each; then DB-Focal's μ (0.1, 0.3 new: 0.2 is the
+        // Round 1: 3 × 3 lr points; round 2: ×1000 for each; round 3: ×10 000 for each; then DB-Focal's μ (0.1, 0.3 new: 0.2 is the
         // incumbent) with Focal's γ (1, 3 new); then μ 0.5 with γ 5 (γ 3 is the best on the edge); then λ (1, 5).
-        assert_eq!(batches, vec![9, 3, 4, 2, 2]);
+        assert_eq!(batches, vec![9, 3, 3, 4, 2, 2]);
         let db = &searches[0];
         let chosen = db.chosen();
         assert_eq!(chosen.get(Param::LrScale), Some(1000.0));

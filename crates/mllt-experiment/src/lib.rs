@@ -12,11 +12,13 @@
 //! * [`report`]: tables, `results.json`, per-class CSV and the Fig. 6 analogue;
 //! * [`resources`]: the peak memory of the process;
 //! * [`run`]: one training run;
-//! * [`experiment`]: [`reproduce`], all of it for a list of datasets.
+//! * [`experiment`]: [`reproduce`], all of it for a list of datasets;
+//! * [`negative_gradients`]: Fig. 3, the gradient to a negative logit under CE, BCE and NTR.
 
 pub mod chance;
 pub mod comparison;
 pub mod experiment;
+pub mod negative_gradients;
 pub mod preset;
 pub mod protocol;
 pub mod report;

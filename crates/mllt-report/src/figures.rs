@@ -1,5 +1,6 @@
-//! Figures, each written as SVG and PNG: a matrix heatmap (Fig. 5 of the paper, p(i|j)) and grouped bar
-//! charts over classes (Fig. 2, class counts before and after re-sampling; Fig. 5, inner-class variance).
+//! Figures, each written as SVG and PNG: a matrix heatmap (Fig. 5 of the paper, p(i|j)), grouped bar
+//! charts over classes (Fig. 2, class counts before and after re-sampling; Fig. 5, inner-class variance) and
+//! line charts of curves (Fig. 3, gradients against a logit).
 //!
 //! Text uses the DejaVu Sans font that ships with mllt, so figures look the same on every machine.
 
@@ -187,6 +188,104 @@ impl Figure for Bars<'_> {
     }
 }
 
+/// One curve of a line chart: a legend label, its (x, y) points in drawing order, and a colour.
+pub struct Curve<'a> {
+    pub label: &'a str,
+    pub points: &'a [(f64, f64)],
+    pub color: RGBColor,
+}
+
+/// A line chart of `series` over a shared x axis, written as `{stem}.svg` and `{stem}.png`. Non-finite points
+/// are left out; the axes span every finite point.
+pub fn line_chart(
+    stem: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Curve<'_>],
+) -> Result<Vec<PathBuf>, FigureError> {
+    render(
+        stem,
+        (800, 560),
+        &Lines {
+            title,
+            x_label,
+            y_label,
+            series,
+        },
+    )
+}
+
+struct Lines<'a> {
+    title: &'a str,
+    x_label: &'a str,
+    y_label: &'a str,
+    series: &'a [Curve<'a>],
+}
+
+/// The smallest and largest of `values`, widened where they coincide (or where there are none).
+fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if low >= high {
+        let centre = if low.is_finite() { low } else { 0.0 };
+        return (centre - 0.5, centre + 0.5);
+    }
+    (low, high)
+}
+
+impl Figure for Lines<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        root.fill(&WHITE).map_err(e)?;
+        let finite = || {
+            self.series
+                .iter()
+                .flat_map(|s| s.points.iter().copied())
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+        };
+        let (x0, x1) = span(finite().map(|(x, _)| x));
+        let (y0, y1) = span(finite().map(|(_, y)| y));
+        let pad = 0.05 * (y1 - y0);
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, ("sans-serif", 22))
+            .margin(14)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label)
+            .y_desc(self.y_label)
+            .draw()
+            .map_err(e)?;
+        for s in self.series {
+            let color = s.color;
+            let points = s
+                .points
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite());
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))
+                .map_err(e)?
+                .label(s.label)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(e)
+    }
+}
+
 /// A C × C heatmap of `values[row][col]` in [0, 1], rows and columns labelled by `names`.
 pub fn heatmap(
     stem: &Path,
@@ -309,6 +408,39 @@ mod tests {
             4,
             "no temp files left"
         );
+    }
+
+    #[test]
+    fn line_chart_draws_every_curve_and_its_legend() {
+        let dir = tempfile::tempdir().unwrap();
+        let rising = [(-1.0, 0.0), (0.0, 0.5), (1.0, f64::NAN), (2.0, 1.0)];
+        let flat = [(-1.0, 0.25), (2.0, 0.25)];
+        let curves = [
+            Curve {
+                label: "rising",
+                points: &rising,
+                color: BLUE,
+            },
+            Curve {
+                label: "flat",
+                points: &flat,
+                color: RED,
+            },
+        ];
+        let files = line_chart(&dir.path().join("l"), "t", "z", "grad", &curves).unwrap();
+        assert_eq!(files.len(), 2);
+        let svg = std::fs::read_to_string(dir.path().join("l.svg")).unwrap();
+        assert!(
+            svg.contains("rising") && svg.contains("flat"),
+            "legend: {svg}"
+        );
+        // Each curve is one polyline plus its legend mark; the NaN point is left out of the first.
+        assert_eq!(svg.matches("stroke=\"#0000FF\"").count(), 2, "{svg}");
+        assert_eq!(svg.matches("stroke=\"#FF0000\"").count(), 2, "{svg}");
+        assert!(!svg.contains("NaN"), "{svg}");
+        // No curve at all still draws the axes.
+        line_chart(&dir.path().join("e"), "t", "z", "grad", &[]).unwrap();
+        assert_eq!(span([3.0].into_iter()), (2.5, 3.5));
     }
 
     #[test]

@@ -17,12 +17,15 @@
 //! | DB (Eq. 10), DB-Focal | rebalance + ntr (+ `focal = {}`) |
 //! | LDAM | `ldam = { max_margin = 0.5 }` |
 //! | ASL | `asl = { gamma_pos = 0.0, gamma_neg = 4.0, clip = 0.05 }` |
+//!
+//! [`negative_gradient`] gives the gradient of a loss to one negative logit (Fig. 3, Eq. 6).
 
 mod asl;
 mod bce;
 mod distribution_balanced;
 mod focal;
 mod ldam;
+pub mod negative_gradient;
 mod ntr;
 mod rebalance;
 mod reweight;

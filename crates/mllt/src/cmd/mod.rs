@@ -11,6 +11,7 @@ mod dataset;
 mod eval;
 mod features;
 mod make_longtail;
+mod plot;
 mod predict;
 mod progress;
 mod reproduce;
@@ -46,7 +47,8 @@ const EXAMPLES: &str = "Examples:
   mllt features --data images/ --backbone efficientnet-lite0 --out feats/
                                            1280-d EfficientNet-Lite0 features of an image folder (weights cached)
   mllt features --data images/ --backbone resnet50 --weights resnet50.pth --out feats/
-                                           2048-d ResNet-50 features, the reference's test preprocessing";
+                                           2048-d ResNet-50 features, the reference's test preprocessing
+  mllt plot gradients --out fig3/          Fig. 3: the gradient to a negative logit under CE, BCE and NTR";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -68,6 +70,8 @@ pub enum Command {
     Data(data::Args),
     /// Feature extraction: an image folder through a frozen ImageNet backbone into a feature folder.
     Features(features::Args),
+    /// The paper's analytic figures: `mllt plot gradients` (Fig. 3).
+    Plot(plot::Args),
 }
 
 impl Command {
@@ -82,6 +86,7 @@ impl Command {
             Command::Predict(a) => a.run(),
             Command::Data(a) => a.run(),
             Command::Features(a) => a.run(),
+            Command::Plot(a) => a.run(),
         }
     }
 }

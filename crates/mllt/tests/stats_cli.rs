@@ -94,6 +94,61 @@ fn plots_are_written() {
 }
 
 #[test]
+fn test_distribution_in_training_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/openclipart-mlt");
+    let test = format!("{data}/test.tsv");
+    let out = mllt(&[
+        "stats",
+        &format!("{data}/train.tsv"),
+        "--test-labels",
+        &test,
+        "--json",
+        "--plots",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for ext in ["svg", "png"] {
+        assert!(
+            dir.path()
+                .join(format!("test_distribution.{ext}"))
+                .is_file()
+        );
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let test_counts: Vec<u64> = v["test_class_counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    assert_eq!(test_counts.len(), 187);
+    // Every test label counted once: the sum over classes is the number of labels in test.tsv.
+    let labels: u64 = std::fs::read_to_string(&test)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let field = l.split('\t').nth(1).unwrap_or("");
+            field.split(',').filter(|s| !s.is_empty()).count() as u64
+        })
+        .sum();
+    assert_eq!(test_counts.iter().sum::<u64>(), labels);
+    // Labels of other classes are refused in one line naming the flag.
+    let bad = mllt(&["stats", "voc-mlt", "--test-labels", &test]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("--test-labels") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+}
+
+#[test]
 fn make_longtail_writes_a_voc_mlt_like_subset() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("lt");

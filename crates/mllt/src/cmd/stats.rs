@@ -30,6 +30,11 @@ pub struct Args {
     /// and after re-sampling (Fig. 2), inner-class sampling variance (Fig. 5).
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
+    /// A test label TSV (classes.txt beside it, the same classes in the same order): its class counts go into
+    /// the JSON (`test_class_counts`) and, with --plots, a figure of the test distribution over the classes in
+    /// training order (Fig. 9).
+    #[arg(long, value_name = "F")]
+    pub test_labels: Option<PathBuf>,
     /// Class-aware epoch length is int(max n_c · C / reduce).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
     pub reduce: u64,
@@ -51,10 +56,12 @@ struct Report {
     epoch_len: usize,
     ratios: Option<RatioSummary>,
     variance: Vec<Option<f64>>,
+    /// The class counts of --test-labels.
+    test_counts: Option<Vec<usize>>,
 }
 
 impl Report {
-    fn new(labels: LabelSet, rule: SplitRule, reduce: usize) -> Self {
+    fn new(labels: LabelSet, test: Option<LabelSet>, rule: SplitRule, reduce: usize) -> Self {
         let counts = labels.class_counts();
         let co = Cooccurrence::new(&labels);
         Report {
@@ -62,6 +69,7 @@ impl Report {
             epoch_len: class_aware_epoch_len(&counts, reduce),
             ratios: RatioSummary::new(&rebalance_ratios(&labels)),
             variance: inner_class_variance(&labels),
+            test_counts: test.map(|t| t.class_counts()),
             co,
             counts,
             rule,
@@ -91,7 +99,7 @@ impl Report {
     fn to_json(&self) -> serde_json::Value {
         let names = self.labels.class_names();
         let split = self.rule.split(&self.counts);
-        json!({
+        let mut report = json!({
             "images": self.labels.len(),
             "classes": self.labels.num_classes(),
             "class_names": names,
@@ -106,7 +114,11 @@ impl Report {
             "expected_epoch_counts": self.expected_counts(),
             "rebalance_ratio": self.ratios,
             "inner_class_variance": self.variance,
-        })
+        });
+        if let Some(test) = &self.test_counts {
+            report["test_class_counts"] = json!(test);
+        }
+        report
     }
 
     fn table(&self) -> String {
@@ -212,6 +224,27 @@ impl Report {
                 color: PALETTE[0],
             }],
         )?);
+        if let Some(test) = &self.test_counts {
+            let test = pick(&test.iter().map(|&n| n as f64).collect::<Vec<_>>());
+            files.extend(bar_chart(
+                &dir.join("test_distribution"),
+                "Test distribution, classes in training order (Fig. 9)",
+                "labels",
+                &sorted_names,
+                &[
+                    BarSeries {
+                        label: "training set (n_i)",
+                        values: &before,
+                        color: PALETTE[0],
+                    },
+                    BarSeries {
+                        label: "test set",
+                        values: &test,
+                        color: PALETTE[2],
+                    },
+                ],
+            )?);
+        }
         Ok(files)
     }
 }
@@ -220,7 +253,23 @@ impl Args {
     pub fn run(self) -> anyhow::Result<()> {
         let rule = SplitRule::new(self.head_min, self.medium_min)?;
         let labels = mllt_core::datasets::load(&self.data, self.classes.as_deref())?;
-        let report = Report::new(labels, rule, self.reduce as usize);
+        let test = match &self.test_labels {
+            Some(path) => {
+                let test = mllt_core::datasets::load(&path.to_string_lossy(), None)?;
+                if test.class_names() != labels.class_names() {
+                    anyhow::bail!(
+                        "--test-labels {}: its classes differ from the training labels' ({} vs {} classes, \
+                         or another order)",
+                        path.display(),
+                        test.num_classes(),
+                        labels.num_classes()
+                    );
+                }
+                Some(test)
+            }
+            None => None,
+        };
+        let report = Report::new(labels, test, rule, self.reduce as usize);
         if self.json {
             println!("{}", serde_json::to_string_pretty(&report.to_json())?);
         } else {

@@ -1,6 +1,6 @@
 //! Figures, each written as SVG and PNG: a matrix heatmap (Fig. 5 of the paper, p(i|j)), grouped bar
-//! charts over classes (Fig. 2, class counts before and after re-sampling; Fig. 5, inner-class variance) and
-//! line charts of curves (Fig. 3, gradients against a logit).
+//! charts over classes (Fig. 2, class counts before and after re-sampling; Fig. 5, inner-class variance),
+//! stacked bars of per-step increments (Fig. 8b) and line charts of curves (Fig. 3 and 8a).
 //!
 //! Text uses the DejaVu Sans font that ships with mllt, so figures look the same on every machine.
 
@@ -185,6 +185,92 @@ impl Figure for Bars<'_> {
             .label_font(("sans-serif", 14))
             .draw()
             .map_err(e)
+    }
+}
+
+/// Stacked bars over `names`, one layer per step: layer t adds `layers[t][i]` to column i, stacked upwards
+/// from 0 when positive and downwards when negative, coloured from light (first layer) to dark (last), as in
+/// Fig. 8b. Written as `{stem}.svg` and `{stem}.png`.
+pub fn stacked_bars(
+    stem: &Path,
+    title: &str,
+    y_label: &str,
+    names: &[String],
+    layers: &[Vec<f64>],
+) -> Result<Vec<PathBuf>, FigureError> {
+    let width = (200 + 14 * names.len() as u32).max(800);
+    render(
+        stem,
+        (width, 620),
+        &Stacked {
+            title,
+            y_label,
+            names,
+            layers,
+        },
+    )
+}
+
+struct Stacked<'a> {
+    title: &'a str,
+    y_label: &'a str,
+    names: &'a [String],
+    layers: &'a [Vec<f64>],
+}
+
+impl Stacked<'_> {
+    /// Each stacked segment: (column, layer, bottom, top).
+    fn segments(&self) -> Vec<(usize, usize, f64, f64)> {
+        let mut segments = Vec::new();
+        for column in 0..self.names.len() {
+            let (mut up, mut down) = (0.0, 0.0);
+            for (layer, values) in self.layers.iter().enumerate() {
+                let v = values.get(column).copied().unwrap_or(0.0);
+                if v > 0.0 {
+                    segments.push((column, layer, up, up + v));
+                    up += v;
+                } else if v < 0.0 {
+                    segments.push((column, layer, down + v, down));
+                    down += v;
+                }
+            }
+        }
+        segments
+    }
+}
+
+impl Figure for Stacked<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        root.fill(&WHITE).map_err(e)?;
+        let segments = self.segments();
+        let top = segments.iter().map(|s| s.3).fold(0.0, f64::max);
+        let bottom = segments.iter().map(|s| s.2).fold(0.0, f64::min);
+        let n = self.names.len();
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(140)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..n as f64, bottom * 1.05..(top * 1.05).max(1e-9))
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_desc(self.y_label)
+            .draw()
+            .map_err(e)?;
+        draw_class_names(root, &chart, self.names, bottom * 1.05, 12)?;
+        let last = self.layers.len().saturating_sub(1).max(1) as f64;
+        chart
+            .draw_series(segments.iter().map(|&(column, layer, low, high)| {
+                let color = ramp(0.15 + 0.85 * layer as f64 / last);
+                let x0 = column as f64 + 0.1;
+                Rectangle::new([(x0, low), (x0 + 0.8, high)], color.filled())
+            }))
+            .map_err(e)?;
+        Ok(())
     }
 }
 
@@ -441,6 +527,31 @@ mod tests {
         // No curve at all still draws the axes.
         line_chart(&dir.path().join("e"), "t", "z", "grad", &[]).unwrap();
         assert_eq!(span([3.0].into_iter()), (2.5, 3.5));
+    }
+
+    #[test]
+    fn stacked_segments_go_up_for_additions_and_down_for_removals() {
+        let names: Vec<String> = vec!["a".into(), "b".into()];
+        let layers = vec![vec![3.0, 1.0], vec![2.0, -4.0], vec![0.0, 2.0]];
+        let stacked = Stacked {
+            title: "t",
+            y_label: "n",
+            names: &names,
+            layers: &layers,
+        };
+        assert_eq!(
+            stacked.segments(),
+            vec![
+                (0, 0, 0.0, 3.0),
+                (0, 1, 3.0, 5.0),
+                (1, 0, 0.0, 1.0),
+                (1, 1, -4.0, 0.0),
+                (1, 2, 1.0, 3.0),
+            ]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let files = stacked_bars(&dir.path().join("s"), "t", "n", &names, &layers).unwrap();
+        assert_eq!(files.len(), 2);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Reports of mllt: plain-text tables and figures (SVG and PNG, drawn with plotters).
 
+pub mod construction;
 pub mod figures;
 pub mod table;
 
-pub use figures::{BarSeries, Curve, FigureError, bar_chart, heatmap, line_chart};
+pub use construction::construction_figures;
+pub use figures::{BarSeries, Curve, FigureError, bar_chart, heatmap, line_chart, stacked_bars};
 pub use plotters::style::RGBColor;
 pub use table::Table;
 

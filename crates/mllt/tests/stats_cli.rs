@@ -166,7 +166,14 @@ fn make_longtail_writes_a_voc_mlt_like_subset() {
     let out = mllt(
         &[
             &args[..],
-            &["--seed", "5", "--out", out_dir.to_str().unwrap()],
+            &[
+                "--seed",
+                "5",
+                "--out",
+                out_dir.to_str().unwrap(),
+                "--plots",
+                dir.path().join("fig8").to_str().unwrap(),
+            ],
         ]
         .concat(),
     );
@@ -186,4 +193,23 @@ fn make_longtail_writes_a_voc_mlt_like_subset() {
     assert_eq!(again["class_counts"], stats["class_counts"]);
     assert_eq!(again["split"], stats["split"]);
     assert_eq!(stats["construction"]["reference"][1], 529);
+    // Fig. 8: the Pareto pdfs and the construction's steps, one bar per class (20 classes, in the
+    // construction's order, their names drawn).
+    for stem in ["fig8a_pareto", "fig8b_construction"] {
+        for ext in ["svg", "png"] {
+            let f = dir.path().join("fig8").join(format!("{stem}.{ext}"));
+            assert!(
+                std::fs::metadata(&f).unwrap().len() > 1000,
+                "{}",
+                f.display()
+            );
+        }
+    }
+    let svg = std::fs::read_to_string(dir.path().join("fig8/fig8b_construction.svg")).unwrap();
+    assert!(
+        svg.contains("\nperson\n") && svg.contains("\nsheep\n"),
+        "class names"
+    );
+    let pareto = std::fs::read_to_string(dir.path().join("fig8/fig8a_pareto.svg")).unwrap();
+    assert!(pareto.contains("b = 6 (this construction)") && pareto.contains("b = 1"));
 }

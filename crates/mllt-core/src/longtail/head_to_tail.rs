@@ -56,6 +56,9 @@ pub struct LongTail {
     pub indices: Vec<usize>,
     /// Classes in processing order (rank 0 first).
     pub order: Vec<usize>,
+    /// `increments[i][c]`: the change of class c's count in the subset during step i (the step of the class at
+    /// rank i), as drawn in Fig. 8b. Summed over the steps, the subset's class counts.
+    pub increments: Vec<Vec<i64>>,
     /// Reference size of each rank.
     pub reference: Vec<usize>,
 }
@@ -84,7 +87,9 @@ pub fn build_longtail(source: &LabelSet, config: &LongTailConfig, seed: u64) -> 
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut selected = vec![false; source.len()];
     let mut tmp = vec![0i64; c];
+    let mut increments = Vec::with_capacity(c);
     for (rank, &class) in order.iter().enumerate() {
+        let before = tmp.clone();
         let want = reference[rank] as i64 - tmp[class];
         let add = want > 0;
         let candidates: Vec<usize> = members[class]
@@ -100,11 +105,13 @@ pub fn build_longtail(source: &LabelSet, config: &LongTailConfig, seed: u64) -> 
                 tmp[j] += delta;
             }
         }
+        increments.push(tmp.iter().zip(&before).map(|(a, b)| a - b).collect());
     }
     let indices = (0..source.len()).filter(|&k| selected[k]).collect();
     Ok(LongTail {
         indices,
         order,
+        increments,
         reference,
     })
 }
@@ -156,6 +163,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(lt.order, want);
+        // The increments of the steps add up to the subset's counts, and step i adds to (or removes from)
+        // the class at rank i.
+        let counts = lt.subset(&Shipped::Voc2012Trainval.labels()).class_counts();
+        for (c, &n) in counts.iter().enumerate() {
+            assert_eq!(lt.increments.iter().map(|s| s[c]).sum::<i64>(), n as i64);
+        }
+        assert_eq!(lt.increments.len(), 20);
+        assert!(lt.increments[0][lt.order[0]] > 0);
         let split = SplitRule::default()
             .split(&lt.subset(&Shipped::Voc2012Trainval.labels()).class_counts());
         assert_eq!(split.members(Group::Head).len(), 6);

@@ -6,6 +6,16 @@
 
 use crate::error::{Error, Result};
 
+/// The Pareto pdf with shape b at x ≥ 1: b·x^{−(b+1)} (Fig. 8a).
+pub fn pdf(x: f64, shape: f64) -> f64 {
+    shape * x.powf(-(shape + 1.0))
+}
+
+/// Where the Pareto CDF reaches `tail`: x_max = (1 − tail)^{−1/b}.
+pub fn cut(shape: f64, tail: f64) -> f64 {
+    (1.0 - tail).powf(-1.0 / shape)
+}
+
 /// The reference class sizes, largest first, for `classes` classes.
 ///
 /// VOC-MLT (C = 20, b = 6, max 800, min 1, tail 0.99) gives
@@ -27,7 +37,7 @@ pub fn reference_distribution(
              (got classes {classes}, min {min}, max {max}, shape {shape}, tail {tail})"
         )));
     }
-    let stop = (1.0 - tail).powf(-1.0 / shape);
+    let stop = cut(shape, tail);
     // numpy.linspace: start + i·step, with the last point set to `stop` exactly.
     let step = if classes > 1 {
         (stop - 1.0) / (classes - 1) as f64
@@ -42,8 +52,7 @@ pub fn reference_distribution(
             } else {
                 1.0 + i as f64 * step
             };
-            let pdf = shape * x.powf(-(shape + 1.0));
-            (pdf * (hi - lo) / shape + lo) as usize
+            (pdf(x, shape) * (hi - lo) / shape + lo) as usize
         })
         .collect())
 }

@@ -6,7 +6,7 @@ use anyhow::Context;
 use mllt_core::atomic::write_atomic;
 use mllt_core::longtail::{LongTailConfig, build_longtail};
 use mllt_core::split::SplitRule;
-use mllt_report::Table;
+use mllt_report::{Table, construction_figures};
 use serde_json::json;
 
 /// Arguments of `mllt make-longtail`.
@@ -36,6 +36,10 @@ pub struct Args {
     /// Output folder: labels.tsv, classes.txt, class_stats.json.
     #[arg(long)]
     pub out: PathBuf,
+    /// Write Fig. 8 (SVG and PNG) into this folder: the Pareto pdf for several shapes, and the per-class
+    /// increments of each head-to-tail step.
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
 }
 
 impl Args {
@@ -80,6 +84,13 @@ impl Args {
             (serde_json::to_string_pretty(&stats)? + "\n").as_bytes(),
         )?;
 
+        if let Some(dir) = &self.plots {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{}: cannot create folder", dir.display()))?;
+            for f in construction_figures(dir, &lt, names, config.shape, config.tail)? {
+                eprintln!("wrote {}", f.display());
+            }
+        }
         let mut t = Table::new(["rank", "class", "reference", "n", "group"]);
         for (rank, &c) in lt.order.iter().enumerate() {
             t.row([

@@ -289,7 +289,7 @@ impl Experiment<'_> {
                 (&mut summary.selection_check, selection_check(&tunings))
             {
                 eprintln!(
-                    "{name}: the cheap selection runs chose as the full-length ones in {} of {} searches; \
+                    "{name}: the search chose as full-length runs would in {} of {} stages; \
                      validation mAP lost {:.2} points on average",
                     check.overall.agreed,
                     check.overall.stages,

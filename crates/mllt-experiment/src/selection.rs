@@ -1,10 +1,12 @@
 //! How good are the cheap selection runs? (issue 11 item 2)
 //!
 //! With `--check-selection` every validation point is also trained at full length. For each method and each
-//! searched parameter (one stage of the coordinate search), the cheap choice is the stage's choice by the cheap
-//! runs' validation mAP; the full-length choice is the best of the same points by the full-length runs'
+//! searched parameter (one stage of the coordinate search), the search's choice (by the cheap runs'
+//! validation mAP, and for the learning rate by the full-length confirmation of the cheap choice and its
+//! neighbours) is compared with the full-length choice, the best of the same points by the full-length runs'
 //! validation mAP (ties to the smaller value, as the search). They agree when they are the same value; the
-//! validation mAP the cheap choice loses is full-length mAP(full choice) − full-length mAP(cheap choice) ≥ 0.
+//! validation mAP the search's choice loses is full-length mAP(full choice) − full-length mAP(its choice) ≥ 0.
+//! `cheap_choice` keeps the cheap runs' own choice, to show what the confirmation changed.
 //! The check compares choices among the points the cheap search visited: a full-length search could have
 //! extended its grid elsewhere.
 
@@ -20,10 +22,14 @@ use crate::validation::{MethodTuning, StageRecord};
 pub struct StageCheck {
     pub method: String,
     pub param: Param,
+    /// The cheap runs' choice, before any confirmation.
     pub cheap_choice: f64,
+    /// The search's choice.
+    pub choice: f64,
     pub full_choice: f64,
+    /// Whether the search's choice is the full-length one.
     pub agree: bool,
-    /// Full-length validation mAP lost by taking the cheap choice; `None` when its full-length run failed.
+    /// Full-length validation mAP lost by taking the search's choice; `None` when its full-length run failed.
     pub map_lost: Option<f64>,
 }
 
@@ -83,7 +89,8 @@ pub fn selection_check(tunings: &[MethodTuning]) -> Option<SelectionCheck> {
             stages.push(StageCheck {
                 method: t.method.name(),
                 param: stage.param,
-                cheap_choice: stage.choice,
+                cheap_choice: stage.cheap_choice,
+                choice: stage.choice,
                 full_choice,
                 agree: full_choice == stage.choice,
                 map_lost: cheap_full.map(|m| best - m),
@@ -138,6 +145,8 @@ mod tests {
             param,
             start: vec![],
             extended: false,
+            cheap_choice: choice,
+            confirmed: vec![],
             choice,
             points,
         }

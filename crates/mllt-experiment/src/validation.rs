@@ -1,8 +1,10 @@
 //! The validation runs of the search (issue 11 items 1–2): every point of every method's [`MethodSearch`] is
 //! trained with seed 0 on the training set less its validation split ([`holdout`]) and scored by the
 //! validation mAP; the test split is never touched. Selection runs are the cheap ones of
-//! [`RunLengths::cheap`]; with the selection check every point is also trained at full length
-//! ([`RunLengths::full`]) to measure how often the cheap choice is the full-length one ([`crate::selection`]).
+//! [`RunLengths::cheap`]; the learning rate's confirmation trains its points at full length
+//! ([`RunLengths::full`]); with the selection check every point is also trained at full length, to measure
+//! how often the search's choice is the full-length one ([`crate::selection`]). No point is trained twice at
+//! the same length.
 //!
 //! All points of one round of [`run_searches`], cheap and full, train in parallel on the pool.
 
@@ -18,7 +20,7 @@ use serde::Serialize;
 use crate::Preset;
 use crate::protocol::RunLengths;
 use crate::run::{iterations, train_run};
-use crate::tuning::{MethodSearch, Param, Point, run_searches};
+use crate::tuning::{Length, MethodSearch, Param, Point, run_searches};
 
 /// One validation training of a point.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,7 +46,7 @@ pub struct PointRecord {
     /// The selection (cheap) run.
     #[serde(flatten)]
     pub cheap: Trial,
-    /// The full-length run, with the selection check.
+    /// The full-length run, for the learning rate's confirmation or the selection check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full: Option<Trial>,
 }
@@ -57,6 +59,12 @@ pub struct StageRecord {
     pub start: Vec<f64>,
     /// Whether the grid extended past the start (the best was on an edge).
     pub extended: bool,
+    /// The cheap runs' choice.
+    pub cheap_choice: f64,
+    /// The values retrained at full length to confirm the cheap choice (the learning rate's stage).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub confirmed: Vec<f64>,
+    /// The choice: the best confirmed value by full-length validation mAP, else the cheap choice.
     pub choice: f64,
     /// Every evaluated point, in ladder order (a stage's preset value is the previous stage's choice: the same
     /// run, listed in both).
@@ -94,6 +102,29 @@ struct Task {
     full: bool,
 }
 
+/// A trained point of a method, with its trials at each length.
+#[derive(Debug, Clone)]
+struct Trained {
+    point: Point,
+    cheap: Option<Trial>,
+    full: Option<Trial>,
+}
+
+impl Trained {
+    fn trial(&self, full: bool) -> Option<&Trial> {
+        if full {
+            self.full.as_ref()
+        } else {
+            self.cheap.as_ref()
+        }
+    }
+}
+
+/// The trained point `point` of a method (`None` before any of its runs).
+fn find<'a>(trained: &'a [Trained], point: &Point) -> Option<&'a Trained> {
+    trained.iter().find(|t| &t.point == point)
+}
+
 impl Validation<'_> {
     /// Searches every method of `methods` on `data`'s validation split (see the module documentation).
     pub fn tune(
@@ -111,44 +142,65 @@ impl Validation<'_> {
             .map(|&m| MethodSearch::new(m))
             .collect::<anyhow::Result<Vec<_>>>()?;
         // Every trained point with its trials, method by method.
-        let mut trials: Vec<Vec<(Point, Trial, Option<Trial>)>> = vec![Vec::new(); methods.len()];
+        let mut trained: Vec<Vec<Trained>> = vec![Vec::new(); methods.len()];
         run_searches(&mut searches, |batch| {
-            let tasks: Vec<Task> = batch
-                .iter()
-                .flat_map(|(m, p)| {
-                    let lengths = if self.check_selection {
-                        &[false, true][..]
-                    } else {
-                        &[false]
-                    };
-                    lengths.iter().map(|&full| Task {
-                        method: *m,
-                        point: p.clone(),
-                        full,
-                    })
-                })
-                .collect();
+            let mut tasks: Vec<Task> = Vec::new();
+            for (m, point, length) in batch {
+                let full = *length == Length::Full;
+                let mut lengths = vec![full];
+                if self.check_selection && !full {
+                    lengths.push(true);
+                }
+                for full in lengths {
+                    let known = find(&trained[*m], point).is_some_and(|t| t.trial(full).is_some());
+                    if !known {
+                        tasks.push(Task {
+                            method: *m,
+                            point: point.clone(),
+                            full,
+                        });
+                    }
+                }
+            }
             let done = self.pool.install(|| {
                 tasks
                     .par_iter()
                     .map(|t| self.trial(&carved, methods[t.method], &t.point, t.full))
                     .collect::<anyhow::Result<Vec<Trial>>>()
             })?;
-            let mut done = done.into_iter();
-            let mut scores = Vec::with_capacity(batch.len());
-            for (m, point) in batch {
-                let cheap = done.next().expect("one trial per task");
-                let full = self
-                    .check_selection
-                    .then(|| done.next().expect("a full trial"));
-                scores.push(cheap.score());
-                trials[*m].push((point.clone(), cheap, full));
+            for (task, trial) in tasks.into_iter().zip(done) {
+                let list = &mut trained[task.method];
+                let at = match list.iter().position(|t| t.point == task.point) {
+                    Some(at) => at,
+                    None => {
+                        list.push(Trained {
+                            point: task.point.clone(),
+                            cheap: None,
+                            full: None,
+                        });
+                        list.len() - 1
+                    }
+                };
+                let slot = if task.full {
+                    &mut list[at].full
+                } else {
+                    &mut list[at].cheap
+                };
+                *slot = Some(trial);
             }
-            Ok(scores)
+            Ok(batch
+                .iter()
+                .map(|(m, point, length)| {
+                    find(&trained[*m], point)
+                        .and_then(|t| t.trial(*length == Length::Full))
+                        .expect("every point of the round was trained")
+                        .score()
+                })
+                .collect())
         })?;
         searches
             .iter()
-            .zip(&trials)
+            .zip(&trained)
             .map(|(s, t)| record(s, t))
             .collect()
     }
@@ -205,17 +257,8 @@ impl Validation<'_> {
 
 /// The record of a finished search, with the trials of its points; an error when every point of a stage
 /// failed.
-fn record(
-    search: &MethodSearch,
-    trials: &[(Point, Trial, Option<Trial>)],
-) -> anyhow::Result<MethodTuning> {
+fn record(search: &MethodSearch, trained: &[Trained]) -> anyhow::Result<MethodTuning> {
     let method = search.preset;
-    let find = |p: &Point| {
-        trials
-            .iter()
-            .find(|(q, _, _)| q == p)
-            .expect("every scored point was trained")
-    };
     let stages = search
         .stages()
         .iter()
@@ -224,11 +267,11 @@ fn record(
                 .points()
                 .iter()
                 .map(|(p, _)| {
-                    let (_, cheap, full) = find(p);
+                    let t = find(trained, p).expect("every scored point was trained");
                     PointRecord {
                         values: p.clone(),
-                        cheap: cheap.clone(),
-                        full: full.clone(),
+                        cheap: t.cheap.clone().expect("a scored point has a cheap run"),
+                        full: t.full.clone(),
                     }
                 })
                 .collect();
@@ -244,6 +287,8 @@ fn record(
                 param: stage.param,
                 start: stage.start(),
                 extended: stage.search.extended(),
+                cheap_choice: stage.cheap_choice().expect("a finished stage has a choice"),
+                confirmed: stage.confirmed(),
                 choice: stage.choice().expect("a finished stage has a choice"),
                 points,
             })

@@ -43,8 +43,9 @@ pub struct Args {
     /// Use the presets' hyper-parameters instead of choosing them on the validation split.
     #[arg(long)]
     pub no_tune: bool,
-    /// Also train every validation point at full length, and report how often the cheap selection runs
-    /// choose as the full-length ones (summary.json: selection_check).
+    /// Also train every validation point at full length, and report how often the search (cheap selection
+    /// runs; the learning rate confirmed at full length) chooses as full-length runs would (summary.json:
+    /// selection_check).
     #[arg(long, conflicts_with = "no_tune")]
     pub check_selection: bool,
     /// Runs trained at the same time (each run is single-threaded; the results do not depend on it)

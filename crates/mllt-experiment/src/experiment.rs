@@ -46,6 +46,8 @@ pub struct Options {
     pub tune: bool,
     /// Also train every validation point at full length ([`crate::selection`]).
     pub check_selection: bool,
+    /// Confirm each method's learning rate at full length ([`crate::tuning`]).
+    pub confirm_lr: bool,
     /// Runs trained at the same time.
     pub jobs: usize,
 }
@@ -75,6 +77,8 @@ pub struct Summary {
     pub tune_iterations: usize,
     pub seeds: u64,
     pub tuned: bool,
+    /// Whether the learning rates were confirmed at full length (`--confirm-lr`).
+    pub confirm_lr: bool,
     /// `results.json`: `{dataset: {method: {total, head, medium, tail, std}}}`.
     pub results: BTreeMap<String, Value>,
     /// Every validation point and choice: `{dataset: {method: MethodTuning}}` (empty without tuning).
@@ -128,6 +132,7 @@ pub fn reproduce(
         tune_iterations: options.lengths.tune_iterations,
         seeds: options.seeds,
         tuned: options.tune,
+        confirm_lr: options.confirm_lr,
         results: BTreeMap::new(),
         tuning: BTreeMap::new(),
         schedules: BTreeMap::new(),
@@ -212,6 +217,7 @@ impl Experiment<'_> {
                 device: self.device,
                 pool: self.pool,
                 check_selection: options.check_selection,
+                confirm_lr: options.confirm_lr,
                 label: name,
             };
             let tunings = validation.tune(data, methods)?;

@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use mllt_core::atomic::write_atomic;
 use mllt_nn::loss::negative_gradient::{bce_family, softmax_cross_entropy};
 use mllt_nn::loss::{LossConfig, NtrConfig};
-use mllt_report::{Curve, PALETTE, line_chart};
+use mllt_report::{Curve, line_chart};
 use serde::Serialize;
 
 /// What to draw.
@@ -182,21 +182,12 @@ pub fn write_figure(out: &Path, figure: &GradientFigure) -> anyhow::Result<Vec<P
         ),
     ];
     for (stem, title, series) in &panels {
-        let drawn: Vec<Curve<'_>> = series
-            .iter()
-            .zip(PALETTE.iter().cycle())
-            .map(|((label, points), &color)| Curve {
-                label,
-                points,
-                color,
-            })
-            .collect();
         written.extend(line_chart(
             &out.join(stem),
             title,
             "negative logit z",
             "∂L/∂z",
-            &drawn,
+            &Curve::coloured(series),
         )?);
     }
     Ok(written)

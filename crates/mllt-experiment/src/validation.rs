@@ -1,7 +1,7 @@
 //! The validation runs of the search (issue 11 items 1–2): every point of every method's [`MethodSearch`] is
 //! trained with seed 0 on the training set less its validation split ([`holdout`]) and scored by the
 //! validation mAP; the test split is never touched. Selection runs are the cheap ones of
-//! [`RunLengths::cheap`]; the learning rate's confirmation trains its points at full length
+//! [`RunLengths::cheap`]; the learning rate's confirmation (when asked for) trains its points at full length
 //! ([`RunLengths::full`]); with the selection check every point is also trained at full length, to measure
 //! how often the search's choice is the full-length one ([`crate::selection`]). No point is trained twice at
 //! the same length.
@@ -91,6 +91,8 @@ pub struct Validation<'a> {
     pub pool: &'a rayon::ThreadPool,
     /// Also train every point at full length.
     pub check_selection: bool,
+    /// Confirm each method's learning rate at full length ([`crate::tuning`]).
+    pub confirm_lr: bool,
     /// Prefix of the progress lines (the dataset).
     pub label: &'a str,
 }
@@ -139,7 +141,7 @@ impl Validation<'_> {
         };
         let mut searches = methods
             .iter()
-            .map(|&m| MethodSearch::new(m))
+            .map(|&m| MethodSearch::new(m, self.confirm_lr))
             .collect::<anyhow::Result<Vec<_>>>()?;
         // Every trained point with its trials, method by method.
         let mut trained: Vec<Vec<Trained>> = vec![Vec::new(); methods.len()];

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use mllt_core::longtail::LongTail;
 use mllt_core::longtail::pareto::{cut, pdf};
 
-use crate::PALETTE;
 use crate::figures::{Curve, FigureError, line_chart, stacked_bars};
 
 /// The shapes drawn in Fig. 8a besides the construction's own.
@@ -45,15 +44,7 @@ pub fn construction_figures(
             (label, xs.iter().map(|&x| (x, pdf(x, b))).collect())
         })
         .collect();
-    let drawn: Vec<Curve<'_>> = curves
-        .iter()
-        .zip(PALETTE.iter().cycle())
-        .map(|((label, points), &color)| Curve {
-            label,
-            points,
-            color,
-        })
-        .collect();
+    let drawn = Curve::coloured(&curves);
     let mut files = line_chart(
         &dir.join("fig8a_pareto"),
         "(a) Pareto pdf b·x^-(b+1), cut where the CDF of this shape reaches the tail",

@@ -88,6 +88,33 @@ fn draw_class_names<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Axes over classes: one column per name (written below the axis), a y axis over `(bottom, top)`.
+fn class_axes<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    y_label: &str,
+    names: &[String],
+    (bottom, top): (f64, f64),
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(140)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..names.len() as f64, bottom..top.max(1e-9))
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_desc(y_label)
+        .draw()
+        .map_err(e)?;
+    draw_class_names(root, &chart, names, bottom, 12)?;
+    Ok(chart)
+}
+
 /// One series of a bar chart: a legend label, one value per class, and a colour.
 pub struct BarSeries<'a> {
     pub label: &'a str,
@@ -142,22 +169,7 @@ impl Figure for Bars<'_> {
         // Bars grow from 0, up or down: the axis spans 0 and every value.
         let top = finite().fold(0.0, f64::max);
         let bottom = finite().fold(0.0, f64::min);
-        let n = names.len();
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(140)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.0..n as f64, bottom * 1.08..(top * 1.08).max(1e-9))
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_desc(y_label)
-            .draw()
-            .map_err(e)?;
-        draw_class_names(root, &chart, names, bottom * 1.08, 12)?;
+        let mut chart = class_axes(root, title, y_label, names, (bottom * 1.08, top * 1.08))?;
         let k = series.len().max(1) as f64;
         for (s_idx, s) in series.iter().enumerate() {
             let color = s.color;
@@ -246,22 +258,13 @@ impl Figure for Stacked<'_> {
         let segments = self.segments();
         let top = segments.iter().map(|s| s.3).fold(0.0, f64::max);
         let bottom = segments.iter().map(|s| s.2).fold(0.0, f64::min);
-        let n = self.names.len();
-        let mut chart = ChartBuilder::on(root)
-            .caption(self.title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(140)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.0..n as f64, bottom * 1.05..(top * 1.05).max(1e-9))
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_desc(self.y_label)
-            .draw()
-            .map_err(e)?;
-        draw_class_names(root, &chart, self.names, bottom * 1.05, 12)?;
+        let mut chart = class_axes(
+            root,
+            self.title,
+            self.y_label,
+            self.names,
+            (bottom * 1.05, top * 1.05),
+        )?;
         let last = self.layers.len().saturating_sub(1).max(1) as f64;
         chart
             .draw_series(segments.iter().map(|&(column, layer, low, high)| {
@@ -279,6 +282,21 @@ pub struct Curve<'a> {
     pub label: &'a str,
     pub points: &'a [(f64, f64)],
     pub color: RGBColor,
+}
+
+impl<'a> Curve<'a> {
+    /// One curve per `(label, points)` of `series`, coloured from [`crate::PALETTE`] in order (cycling).
+    pub fn coloured(series: &'a [(String, Vec<(f64, f64)>)]) -> Vec<Curve<'a>> {
+        series
+            .iter()
+            .zip(crate::PALETTE.iter().cycle())
+            .map(|((label, points), &color)| Curve {
+                label,
+                points,
+                color,
+            })
+            .collect()
+    }
 }
 
 /// A line chart of `series` over a shared x axis, written as `{stem}.svg` and `{stem}.png`. Non-finite points

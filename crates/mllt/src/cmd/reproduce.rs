@@ -43,11 +43,14 @@ pub struct Args {
     /// Use the presets' hyper-parameters instead of choosing them on the validation split.
     #[arg(long)]
     pub no_tune: bool,
-    /// Also train every validation point at full length, and report how often the search (cheap selection
-    /// runs; the learning rate confirmed at full length) chooses as full-length runs would (summary.json:
-    /// selection_check).
+    /// Also train every validation point at full length, and report how often the search chooses as
+    /// full-length runs would (summary.json: selection_check).
     #[arg(long, conflicts_with = "no_tune")]
     pub check_selection: bool,
+    /// Retrain each method's cheap learning-rate choice and its two neighbours at full length on validation,
+    /// and keep the best of them (three more runs per method; see results/README.md for what it changed).
+    #[arg(long, conflicts_with = "no_tune")]
+    pub confirm_lr: bool,
     /// Runs trained at the same time (each run is single-threaded; the results do not depend on it)
     /// [default: the number of CPU cores].
     #[arg(long, default_value_t = default_jobs(), value_parser = clap::value_parser!(u64).range(1..))]
@@ -74,6 +77,7 @@ impl Args {
             },
             tune: !self.no_tune,
             check_selection: self.check_selection,
+            confirm_lr: self.confirm_lr,
             jobs: self.jobs as usize,
         };
         let width = self.text_width as usize;

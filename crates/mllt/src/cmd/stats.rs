@@ -195,23 +195,33 @@ impl Report {
             names,
             &self.conditional(),
         )?;
-        files.extend(bar_chart(
-            &dir.join("resampling"),
+        // Class counts of the training set beside another count per class.
+        let against_training = |stem: &str, title: &str, label: &str, values: &[f64], color| {
+            bar_chart(
+                &dir.join(stem),
+                title,
+                "labels",
+                &sorted_names,
+                &[
+                    BarSeries {
+                        label: "training set (n_i)",
+                        values: &before,
+                        color: PALETTE[0],
+                    },
+                    BarSeries {
+                        label,
+                        values,
+                        color,
+                    },
+                ],
+            )
+        };
+        files.extend(against_training(
+            "resampling",
             "Class counts before and after class-aware re-sampling (Eq. 1)",
-            "labels",
-            &sorted_names,
-            &[
-                BarSeries {
-                    label: "training set (n_i)",
-                    values: &before,
-                    color: PALETTE[0],
-                },
-                BarSeries {
-                    label: "one re-sampled epoch (expected)",
-                    values: &after,
-                    color: PALETTE[1],
-                },
-            ],
+            "one re-sampled epoch (expected)",
+            &after,
+            PALETTE[1],
         )?);
         files.extend(bar_chart(
             &dir.join("sampling_variance"),
@@ -226,23 +236,12 @@ impl Report {
         )?);
         if let Some(test) = &self.test_counts {
             let test = pick(&test.iter().map(|&n| n as f64).collect::<Vec<_>>());
-            files.extend(bar_chart(
-                &dir.join("test_distribution"),
+            files.extend(against_training(
+                "test_distribution",
                 "Test distribution, classes in training order (Fig. 9)",
-                "labels",
-                &sorted_names,
-                &[
-                    BarSeries {
-                        label: "training set (n_i)",
-                        values: &before,
-                        color: PALETTE[0],
-                    },
-                    BarSeries {
-                        label: "test set",
-                        values: &test,
-                        color: PALETTE[2],
-                    },
-                ],
+                "test set",
+                &test,
+                PALETTE[2],
             )?);
         }
         Ok(files)

@@ -13,7 +13,8 @@
 //! * [`resources`]: the peak memory of the process;
 //! * [`run`]: one training run;
 //! * [`experiment`]: [`reproduce`], all of it for a list of datasets;
-//! * [`negative_gradients`]: Fig. 3, the gradient to a negative logit under CE, BCE and NTR.
+//! * [`negative_gradients`]: Fig. 3, the gradient to a negative logit under CE, BCE and NTR;
+//! * [`sweep`]: Fig. 7 and 10, one hyper-parameter of the DB loss swept.
 
 pub mod chance;
 pub mod comparison;
@@ -26,6 +27,7 @@ pub mod resources;
 pub mod results;
 pub mod run;
 pub mod selection;
+pub mod sweep;
 pub mod tuning;
 pub mod validation;
 

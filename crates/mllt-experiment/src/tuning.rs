@@ -51,8 +51,13 @@ pub enum Param {
     AslGammaNeg,
     /// μ of the re-balanced weight (`loss.weighting.mu`, kind `rebalance`, Eq. 4).
     RebalanceMu,
+    /// β of the re-balanced weight, the slope of its smoothing (`loss.weighting.beta`, kind `rebalance`,
+    /// Eq. 4); swept by `mllt sweep`, not tuned.
+    RebalanceBeta,
     /// λ of the negative-tolerant regularisation (`loss.ntr.lambda`, Eq. 7–9).
     NtrLambda,
+    /// κ of NTR's class-prior bias (`loss.ntr.kappa`, Eq. 9); swept by `mllt sweep`, not tuned.
+    NtrKappa,
     /// The constant multiplier of the loss (`loss.loss_weight`), for RW: its `by_instance` normalisation
     /// divides every weight by the largest, √(N/n_min), which shrinks the loss by 44× on DebTags-MLT.
     LossWeight,
@@ -68,7 +73,9 @@ impl Param {
             Param::LdamMargin => "ldam_margin",
             Param::AslGammaNeg => "asl_gamma_neg",
             Param::RebalanceMu => "rebalance_mu",
+            Param::RebalanceBeta => "rebalance_beta",
             Param::NtrLambda => "ntr_lambda",
+            Param::NtrKappa => "ntr_kappa",
             Param::LossWeight => "loss_weight",
         }
     }
@@ -83,7 +90,9 @@ impl Param {
             Param::LdamMargin => &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0],
             Param::AslGammaNeg => &[1.0, 2.0, 4.0, 6.0, 8.0, 12.0],
             Param::RebalanceMu => &[0.05, 0.1, 0.2, 0.3, 0.5],
+            Param::RebalanceBeta => &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0],
             Param::NtrLambda => &[0.5, 1.0, 2.0, 5.0, 10.0, 20.0],
+            Param::NtrKappa => &[0.0, 0.01, 0.05, 0.1, 0.2, 0.5],
             Param::LossWeight => &[1.0, 10.0, 100.0, 1000.0, 10_000.0],
         }
     }
@@ -114,7 +123,12 @@ impl Param {
                 Weighting::Rebalance(r) => Some(&mut r.mu),
                 _ => None,
             },
+            Param::RebalanceBeta => match &mut loss.weighting {
+                Weighting::Rebalance(r) => Some(&mut r.beta),
+                _ => None,
+            },
             Param::NtrLambda => loss.ntr.as_mut().map(|n| &mut n.lambda),
+            Param::NtrKappa => loss.ntr.as_mut().map(|n| &mut n.kappa),
             Param::LossWeight => Some(&mut loss.loss_weight),
         }
     }
@@ -612,7 +626,9 @@ mod tests {
             Param::LdamMargin,
             Param::AslGammaNeg,
             Param::RebalanceMu,
+            Param::RebalanceBeta,
             Param::NtrLambda,
+            Param::NtrKappa,
             Param::LossWeight,
         ] {
             assert!(p.ladder().windows(2).all(|w| w[0] < w[1]), "{p:?}");

@@ -16,6 +16,7 @@ mod predict;
 mod progress;
 mod reproduce;
 mod stats;
+mod sweep;
 mod test;
 mod train;
 
@@ -48,7 +49,9 @@ const EXAMPLES: &str = "Examples:
                                            1280-d EfficientNet-Lite0 features of an image folder (weights cached)
   mllt features --data images/ --backbone resnet50 --weights resnet50.pth --out feats/
                                            2048-d ResNet-50 features, the reference's test preprocessing
-  mllt plot gradients --out fig3/          Fig. 3: the gradient to a negative logit under CE, BCE and NTR";
+  mllt plot gradients --out fig3/          Fig. 3: the gradient to a negative logit under CE, BCE and NTR
+  mllt sweep --data openclipart-mlt --param lambda --values 0.5,1,2,5,10 --out sweep-lambda/
+                                           Fig. 7: DB-Focal's test mAP (total/head/medium/tail) against λ";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -72,6 +75,8 @@ pub enum Command {
     Features(features::Args),
     /// The paper's analytic figures: `mllt plot gradients` (Fig. 3).
     Plot(plot::Args),
+    /// One hyper-parameter of the DB loss (β, μ, λ or κ) swept against test mAP: Fig. 7 and 10.
+    Sweep(sweep::Args),
 }
 
 impl Command {
@@ -87,6 +92,7 @@ impl Command {
             Command::Data(a) => a.run(),
             Command::Features(a) => a.run(),
             Command::Plot(a) => a.run(),
+            Command::Sweep(a) => a.run(),
         }
     }
 }

@@ -102,6 +102,6 @@ impl Args {
     }
 }
 
-fn default_jobs() -> u64 {
+pub(super) fn default_jobs() -> u64 {
     std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
 }

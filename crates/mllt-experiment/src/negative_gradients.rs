@@ -116,6 +116,7 @@ impl GradientFigure {
                         lambda,
                         kappa: 0.0,
                         bias: Default::default(),
+                        positives: false,
                     }),
                     ..LossConfig::bce()
                 };

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use mllt_core::atomic::write_atomic;
 use mllt_nn::features::FeatureDataset;
-use mllt_nn::train::default_device;
+use mllt_nn::train::{TrainConfig, default_device};
 use mllt_report::{Curve, line_chart};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -24,7 +24,7 @@ use crate::tuning::Param;
 
 /// A parameter of `mllt sweep --param`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "kebab-case")]
 pub enum SweepParam {
     /// β of the re-balanced weight (Eq. 4).
     Beta,
@@ -34,6 +34,8 @@ pub enum SweepParam {
     Lambda,
     /// κ of NTR's class-prior bias (Eq. 9).
     Kappa,
+    /// λ of NTR applied to positive logits too (the §4.4 variant, `ntr.positives`), to compare with `lambda`.
+    LambdaPositives,
 }
 
 impl SweepParam {
@@ -42,9 +44,20 @@ impl SweepParam {
         match self {
             SweepParam::Beta => Param::RebalanceBeta,
             SweepParam::Mu => Param::RebalanceMu,
-            SweepParam::Lambda => Param::NtrLambda,
+            SweepParam::Lambda | SweepParam::LambdaPositives => Param::NtrLambda,
             SweepParam::Kappa => Param::NtrKappa,
         }
+    }
+
+    /// Sets the parameter to `value` in `config` (with `ntr.positives` for [`SweepParam::LambdaPositives`]).
+    pub fn apply(self, config: &mut TrainConfig, value: f64) -> anyhow::Result<()> {
+        self.param().apply(config, value)?;
+        if self == SweepParam::LambdaPositives
+            && let Some(ntr) = config.loss.ntr.as_mut()
+        {
+            ntr.positives = true;
+        }
+        Ok(())
     }
 
     /// The name on the command line and in `sweep.json`.
@@ -54,6 +67,7 @@ impl SweepParam {
             SweepParam::Mu => "mu",
             SweepParam::Lambda => "lambda",
             SweepParam::Kappa => "kappa",
+            SweepParam::LambdaPositives => "lambda-positives",
         }
     }
 }
@@ -109,7 +123,6 @@ impl Sweep {
             .build()
             .context("cannot start the worker threads")?;
         let device = default_device().autodiff();
-        let param = self.param.param();
         let mut preset = self.method.config()?;
         Param::LrScale.apply(&mut preset, self.lr_scale)?;
         let configs = self
@@ -117,7 +130,7 @@ impl Sweep {
             .iter()
             .map(|&v| {
                 let mut config = preset.clone();
-                param
+                self.param
                     .apply(&mut config, v)
                     .with_context(|| format!("--param {}", self.param.name()))?;
                 self.lengths.full(config, &data.train.labels)
@@ -231,6 +244,11 @@ mod tests {
             p.param().apply(&mut db, v).unwrap();
             assert_eq!(p.param().preset_value(&db), Some(v), "{p:?}");
         }
+        let mut both = Preset::DbFocal.config().unwrap();
+        SweepParam::LambdaPositives.apply(&mut both, 4.0).unwrap();
+        let ntr = both.loss.ntr.unwrap();
+        assert!(ntr.positives && ntr.lambda == 4.0);
+        assert!(!db.loss.ntr.unwrap().positives);
         let mut erm = Preset::Erm.config().unwrap();
         let e = SweepParam::Lambda
             .param()

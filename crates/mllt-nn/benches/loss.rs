@@ -48,6 +48,7 @@ fn db_focal() -> LossConfig {
             lambda: 2.0,
             kappa: 0.05,
             bias: NtrBias::Reference,
+            positives: false,
         }),
         focal: Some(FocalConfig::default()),
         ..LossConfig::bce()

@@ -109,6 +109,7 @@ fn ntr(bias: NtrBias) -> NtrConfig {
         lambda: 5.0,
         kappa: 0.05,
         bias,
+        positives: false,
     }
 }
 
@@ -293,34 +294,38 @@ fn rebalance_weight_follows_eq_4_on_positives_and_negatives() {
 
 #[test]
 fn nt_bce_alone_works_and_follows_eq_7_with_the_reference_bias() {
-    // The reference crashes here (weight None divided by λ); the weight is 1 instead.
+    // The reference crashes here (weight None divided by λ); the weight is 1 instead. With `positives`
+    // (the §4.4 variant) a positive gets the same form: (1/λ)·log(1 + e^{−λu}).
     let (lambda, kappa) = (2.0, 0.05);
-    let config = LossConfig {
-        ntr: Some(NtrConfig {
-            lambda,
-            kappa,
-            bias: NtrBias::Reference,
-        }),
-        ..LossConfig::bce()
-    };
-    let loss = Loss::new(&config, &COUNTS, NUM_TRAIN).expect("NT-BCE");
-    let logits = [0.5, -1.0, 2.0, 0.0, 1.5, -0.5];
-    let labels = [1.0, 0.0, 0.0, 1.0, 0.0, 1.0];
-    let (got, _, _) = evaluate(&loss, &logits, &labels, [1, 6]);
-    let softplus = |x: f64| x.exp().ln_1p();
-    for class in 0..6 {
-        let prior = COUNTS[class] as f64 / NUM_TRAIN as f64;
-        let u = logits[class] + kappa / lambda * (prior / (1.0 - prior)).ln();
-        let want = if labels[class] == 1.0 {
-            softplus(-u)
-        } else {
-            softplus(lambda * u) / lambda
+    for positives in [false, true] {
+        let config = LossConfig {
+            ntr: Some(NtrConfig {
+                lambda,
+                kappa,
+                bias: NtrBias::Reference,
+                positives,
+            }),
+            ..LossConfig::bce()
         };
-        assert!(
-            (got[class] as f64 - want).abs() < 1e-6,
-            "class {class}: {} vs {want}",
-            got[class]
-        );
+        let loss = Loss::new(&config, &COUNTS, NUM_TRAIN).expect("NT-BCE");
+        let logits = [0.5, -1.0, 2.0, 0.0, 1.5, -0.5];
+        let labels = [1.0, 0.0, 0.0, 1.0, 0.0, 1.0];
+        let (got, _, _) = evaluate(&loss, &logits, &labels, [1, 6]);
+        let softplus = |x: f64| x.exp().ln_1p();
+        for class in 0..6 {
+            let prior = COUNTS[class] as f64 / NUM_TRAIN as f64;
+            let u = logits[class] + kappa / lambda * (prior / (1.0 - prior)).ln();
+            let want = match (labels[class] == 1.0, positives) {
+                (true, false) => softplus(-u),
+                (true, true) => softplus(-lambda * u) / lambda,
+                (false, _) => softplus(lambda * u) / lambda,
+            };
+            assert!(
+                (got[class] as f64 - want).abs() < 1e-6,
+                "positives {positives}, class {class}: {} vs {want}",
+                got[class]
+            );
+        }
     }
 }
 
@@ -512,6 +517,7 @@ fn a_zero_class_count_is_fine_where_the_method_does_not_use_it() {
                 lambda: 2.0,
                 kappa: 0.0,
                 bias: NtrBias::Reference,
+                positives: false,
             }),
             ..LossConfig::bce()
         },
@@ -555,6 +561,7 @@ fn invalid_parameters_name_their_field() {
                     lambda: 0.0,
                     kappa: 0.05,
                     bias: NtrBias::Reference,
+                    positives: false,
                 }),
                 ..LossConfig::bce()
             },

@@ -132,6 +132,7 @@ fn config_from_reference(kwargs: &Value) -> LossConfig {
             lambda: f64_of(&logit_reg["neg_scale"]),
             kappa: f64_of(&logit_reg["init_bias"]),
             bias: NtrBias::Reference,
+            positives: false,
         }),
         focal: focal["focal"]
             .as_bool()

@@ -380,6 +380,7 @@ mod tests {
             lambda: 2.0,
             kappa: 0.05,
             bias: NtrBias::Reference,
+            positives: false,
         });
         let focal = Some(FocalConfig::default());
         let cases = [

@@ -101,6 +101,7 @@ mod tests {
                     lambda,
                     kappa: 0.05,
                     bias: Default::default(),
+                    positives: false,
                 }),
                 ..LossConfig::bce()
             };

@@ -39,12 +39,19 @@ pub struct NtrConfig {
     /// Which bias formula to use (default: the reference's).
     #[serde(default)]
     pub bias: NtrBias,
+    /// Also regularise positive logits the same way (the §4.4 variant: "by adding the same form of
+    /// regularization to positive logits, the results slightly drop"): λ scales every shifted logit and 1/λ
+    /// every weight, `(1/λ)·log(1 + e^{−λ(z−ν)})` for a positive. Default false, Eq. 7.
+    #[serde(default)]
+    pub positives: bool,
 }
 
 /// NTR bound to the class counts.
 #[derive(Debug, Clone)]
 pub(super) struct Ntr {
     lambda: f64,
+    /// λ and 1/λ on positives too (§4.4).
+    positives: bool,
     /// The per-class logit bias; `None` when κ = 0.
     bias: Option<Vec<f64>>,
 }
@@ -84,6 +91,7 @@ impl Ntr {
         };
         Ok(Self {
             lambda: config.lambda,
+            positives: config.positives,
             bias,
         })
     }
@@ -99,14 +107,20 @@ impl Ntr {
         }
     }
 
-    /// `s = y + λ(1 − y)`: the factor of the shifted logits (λ on negatives).
+    /// `s = y·p + λ(1 − y)`: the factor of the shifted logits (λ on negatives; on positives p = 1, or λ
+    /// with [`NtrConfig::positives`]).
     pub(super) fn logit_scale(&self, labels: Tensor<2>) -> Tensor<2> {
-        labels.mul_scalar(1.0 - self.lambda).add_scalar(self.lambda)
+        let positive = if self.positives { self.lambda } else { 1.0 };
+        labels
+            .mul_scalar(positive - self.lambda)
+            .add_scalar(self.lambda)
     }
 
-    /// `y + (1 − y)/λ`: the factor of the weights (1/λ on negatives).
+    /// `y·q + (1 − y)/λ`: the factor of the weights (1/λ on negatives; on positives q = 1, or 1/λ with
+    /// [`NtrConfig::positives`]).
     pub(super) fn weight_scale(&self, labels: Tensor<2>) -> Tensor<2> {
         let inverse = self.lambda.recip();
-        labels.mul_scalar(1.0 - inverse).add_scalar(inverse)
+        let positive = if self.positives { inverse } else { 1.0 };
+        labels.mul_scalar(positive - inverse).add_scalar(inverse)
     }
 }

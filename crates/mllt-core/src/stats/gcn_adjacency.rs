@@ -113,7 +113,7 @@ mod tests {
         }
         // Row sums 1.125, 1.25, 1.125; Â_ij = A_ji / √(r_i r_j).
         let adj = graph.adjacency(&co);
-        let r = [1.125, 1.25, 1.125];
+        let r: [f64; 3] = [1.125, 1.25, 1.125];
         for i in 0..3 {
             for j in 0..3 {
                 let want = want[j][i] / (r[i] * r[j]).sqrt();

@@ -26,6 +26,7 @@ use serde_json::Value;
 use crate::Preset;
 use crate::chance::ChanceLevel;
 use crate::comparison::{BOOTSTRAP_SEED, Comparison, REFERENCE, RESAMPLES, compare_all};
+use crate::preset::TABLE_2;
 use crate::protocol::{Protocol, RunLengths, schedule_iterations};
 use crate::report::{comparison_table, fig6, markdown_table, results_json, write_per_class};
 use crate::resources::peak_memory_bytes;
@@ -272,6 +273,7 @@ impl Experiment<'_> {
             "\n### {name}\n\n{}",
             markdown_table(&per_method, &chance)
         );
+        let chance_row = chance.clone();
         summary.random_baseline.insert(name.into(), chance);
         if let Some(comparisons) = comparisons {
             let _ = write!(
@@ -288,6 +290,17 @@ impl Experiment<'_> {
                     seed: BOOTSTRAP_SEED,
                     methods: comparisons,
                 },
+            );
+        }
+        let table2: Vec<MethodResult> = TABLE_2
+            .iter()
+            .filter_map(|p| per_method.iter().find(|r| r.method == *p).cloned())
+            .collect();
+        if !table2.is_empty() {
+            let _ = write!(
+                table,
+                "\n{name}: Table 2, re-sampling combined with re-weighting (all but RS with focal)\n\n{}",
+                markdown_table(&table2, &chance_row)
             );
         }
         if let Some(tunings) = tunings {

@@ -23,6 +23,16 @@ pub enum Preset {
     Asl,
 }
 
+/// The rows of the paper's Table 2, in its order: class-aware re-sampling combined with re-weighting (RS,
+/// RS-Focal, RS+RW-Focal, RS+CB-Focal, R-BCE-Focal).
+pub const TABLE_2: [Preset; 5] = [
+    Preset::Rs,
+    Preset::RsFocal,
+    Preset::RsRwFocal,
+    Preset::RsCbFocal,
+    Preset::RBceFocal,
+];
+
 impl Preset {
     /// Every preset, in the order of the table.
     pub fn all() -> &'static [Preset] {

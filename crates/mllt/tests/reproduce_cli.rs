@@ -71,6 +71,15 @@ fn reproduce_tunes_every_method_and_writes_results_tables_csv_and_figure() {
         "{stdout}"
     );
     assert!(stdout.contains("every method against db-focal"), "{stdout}");
+    // Table 2 holds the re-sampling rows that ran: here RS alone.
+    let table2 = stdout
+        .split("Table 2, re-sampling combined with re-weighting")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        table2.contains("| rs |") && !table2.contains("| erm |"),
+        "{table2}"
+    );
     let results: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(results, summary["results"]);
@@ -234,6 +243,54 @@ fn reproduce_paper_protocol_checks_the_cheap_selection() {
                 let full = p["full"]["iterations"].as_u64().unwrap() as f64;
                 assert!(cheap > 0.0 && cheap < full / 2.0, "{p}");
             }
+        }
+    }
+}
+
+#[test]
+fn confirm_lr_retrains_the_learning_rate_choice_and_its_neighbours_at_full_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = toy(dir.path());
+    let out = dir.path().join("rep");
+    let args: Vec<&str> = MATCHED.iter().copied().chain(["--confirm-lr"]).collect();
+    let (_, summary) = run(&data, &out, &args);
+    assert_eq!(summary["confirm_lr"], true);
+    for (method, t) in summary["tuning"]["toy"].as_object().unwrap() {
+        let lr = &t["stages"][0];
+        assert_eq!(lr["param"], "lr_scale", "{method}");
+        let confirmed: Vec<f64> = lr["confirmed"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{method}: {lr}"))
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert!(
+            (2..=3).contains(&confirmed.len()),
+            "{method}: {confirmed:?}"
+        );
+        assert!(confirmed.contains(&lr["cheap_choice"].as_f64().unwrap()));
+        // The choice is the confirmed value with the best full-length validation mAP.
+        let full = |v: f64| {
+            lr["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["values"]["lr_scale"].as_f64() == Some(v))
+                .and_then(|p| p["full"]["validation_map"].as_f64())
+                .unwrap_or(f64::NEG_INFINITY)
+        };
+        let best = confirmed
+            .iter()
+            .copied()
+            .fold(None::<f64>, |b, v| match b {
+                Some(b) if full(b) >= full(v) => Some(b),
+                _ => Some(v),
+            })
+            .unwrap();
+        assert_eq!(lr["choice"].as_f64(), Some(best), "{method}: {lr}");
+        // Key parameters are not confirmed.
+        for stage in t["stages"].as_array().unwrap().iter().skip(1) {
+            assert!(stage.get("confirmed").is_none(), "{method}: {stage}");
         }
     }
 }

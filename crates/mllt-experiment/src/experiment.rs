@@ -273,8 +273,6 @@ impl Experiment<'_> {
             "\n### {name}\n\n{}",
             markdown_table(&per_method, &chance)
         );
-        let chance_row = chance.clone();
-        summary.random_baseline.insert(name.into(), chance);
         if let Some(comparisons) = comparisons {
             let _ = write!(
                 table,
@@ -292,17 +290,18 @@ impl Experiment<'_> {
                 },
             );
         }
-        let table2: Vec<MethodResult> = TABLE_2
+        let table2: Vec<&MethodResult> = TABLE_2
             .iter()
-            .filter_map(|p| per_method.iter().find(|r| r.method == *p).cloned())
+            .filter_map(|p| per_method.iter().find(|r| r.method == *p))
             .collect();
         if !table2.is_empty() {
             let _ = write!(
                 table,
                 "\n{name}: Table 2, re-sampling combined with re-weighting (all but RS with focal)\n\n{}",
-                markdown_table(&table2, &chance_row)
+                markdown_table(table2, &chance)
             );
         }
+        summary.random_baseline.insert(name.into(), chance);
         if let Some(tunings) = tunings {
             if let (Some(checks), Some(check)) =
                 (&mut summary.selection_check, selection_check(&tunings))

@@ -40,18 +40,24 @@ fn percent(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{:.2}", 100.0 * v))
 }
 
+/// A table cell of a mean and standard deviation in [0, 1], in percent: `54.13 ± 0.26`; `-` when absent.
+pub fn mean_std_cell(value: Option<(f64, f64)>) -> String {
+    value.map_or("-".into(), |(m, s)| {
+        format!("{:.2} ± {:.2}", 100.0 * m, 100.0 * s)
+    })
+}
+
 /// The paper's layout: one row per method, mAP in percent, mean ± std; a method within
 /// [`CHANCE_MARGIN`] of the chance level (or below it) is marked `†`; a last row gives the chance level.
-pub fn markdown_table(per_method: &[MethodResult], chance: &ChanceLevel) -> String {
+pub fn markdown_table<'a>(
+    per_method: impl IntoIterator<Item = &'a MethodResult>,
+    chance: &ChanceLevel,
+) -> String {
     let mut t = String::from("| method | total | head | medium | tail |\n|---|---|---|---|---|\n");
     let mut marked = false;
     for r in per_method {
         let cells: Vec<String> = (0..COLUMNS.len())
-            .map(|i| {
-                r.column(i).map_or("-".into(), |(m, s)| {
-                    format!("{:.2} ± {:.2}", 100.0 * m, 100.0 * s)
-                })
-            })
+            .map(|i| mean_std_cell(r.column(i)))
             .collect();
         let near = r.column(0).is_some_and(|(m, _)| chance.is_near(m));
         marked |= near;

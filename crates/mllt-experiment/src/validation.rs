@@ -113,11 +113,21 @@ struct Trained {
 }
 
 impl Trained {
+    /// The trial at full length or cheap.
     fn trial(&self, full: bool) -> Option<&Trial> {
         if full {
             self.full.as_ref()
         } else {
             self.cheap.as_ref()
+        }
+    }
+
+    /// Where the trial at full length or cheap goes.
+    fn slot(&mut self, full: bool) -> &mut Option<Trial> {
+        if full {
+            &mut self.full
+        } else {
+            &mut self.cheap
         }
     }
 }
@@ -176,19 +186,14 @@ impl Validation<'_> {
                     Some(at) => at,
                     None => {
                         list.push(Trained {
-                            point: task.point.clone(),
+                            point: task.point,
                             cheap: None,
                             full: None,
                         });
                         list.len() - 1
                     }
                 };
-                let slot = if task.full {
-                    &mut list[at].full
-                } else {
-                    &mut list[at].cheap
-                };
-                *slot = Some(trial);
+                *list[at].slot(task.full) = Some(trial);
             }
             Ok(batch
                 .iter()

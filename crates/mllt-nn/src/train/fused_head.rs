@@ -786,6 +786,15 @@ mod tests {
     use crate::model::HeadConfig;
     use crate::train::{TrainConfig, TrainState, batch};
 
+    /// The largest absolute difference of two equally long lists.
+    fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
     /// The burn path and the written-out one, from the same state, over the same batches.
     fn compare(head: HeadConfig, preset: &str, sparsify: bool) {
         let mut data = synthetic(&SyntheticSpec {
@@ -847,25 +856,15 @@ mod tests {
             v.extend(values(h.classifier.bias.as_ref().unwrap().val()));
             v
         };
-        let (a, b) = (flat(&burn_state.model), flat(&fused_state.model));
-        let worst = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0f32, f32::max);
+        let worst = largest_difference(&flat(&burn_state.model), &flat(&fused_state.model));
         assert!(worst < 1e-4, "largest weight difference {worst}");
         let keys = |s: &Sgd| s.velocity().keys().cloned().collect::<Vec<_>>();
         assert_eq!(keys(&burn_state.sgd), keys(&fused_state.sgd));
         for (k, v) in burn_state.sgd.velocity() {
-            let (x, y) = (
-                values(v.clone()),
-                values(fused_state.sgd.velocity()[k].clone()),
+            let worst = largest_difference(
+                &values(v.clone()),
+                &values(fused_state.sgd.velocity()[k].clone()),
             );
-            let worst = x
-                .iter()
-                .zip(&y)
-                .map(|(p, q)| (p - q).abs())
-                .fold(0.0, f32::max);
             assert!(worst < 1e-4, "{k}: momentum differs by {worst}");
         }
     }

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use mllt_experiment::report::mean_std_cell;
 use mllt_experiment::sweep::{Sweep, SweepParam, write_sweep};
 use mllt_experiment::{Preset, Protocol, RunLengths};
 
@@ -77,19 +78,14 @@ impl Args {
             "| {} | total | head | medium | tail |\n|---|---|---|---|---|",
             self.param.name()
         );
-        let cell = |m: Option<(f64, f64)>| {
-            m.map_or("-".to_string(), |(m, s)| {
-                format!("{:.2} ± {:.2}", 100.0 * m, 100.0 * s)
-            })
-        };
         for p in &report.points {
             println!(
                 "| {} | {} | {} | {} | {} |",
                 p.value,
-                cell(p.total),
-                cell(p.head),
-                cell(p.medium),
-                cell(p.tail)
+                mean_std_cell(p.total),
+                mean_std_cell(p.head),
+                mean_std_cell(p.medium),
+                mean_std_cell(p.tail)
             );
         }
         for f in write_sweep(&self.out, &report)? {

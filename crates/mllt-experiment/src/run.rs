@@ -23,6 +23,7 @@ pub fn train_run(
         log_every: 0,
         holdout: false,
         deploy: None,
+        label_vectors: None,
     };
     train(data, config, &options, device, &mut ())
 }

@@ -44,7 +44,7 @@ fn bench_steps(c: &mut Criterion) {
         ("linear_2048d_b32_c80", HeadConfig::Linear),
     ] {
         config.model = head;
-        let mut state = Some(TrainState::new(&config, DIM, CLASSES, 0, &device));
+        let mut state = Some(TrainState::new(&config, DIM, CLASSES, None, 0, &device));
         let mut start = 0;
         group.bench_function(name, |b| {
             b.iter(|| {

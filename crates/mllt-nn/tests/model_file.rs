@@ -51,6 +51,7 @@ fn deployed(data: &FeatureDataset, input: Input, out: &Path) -> TrainOutcome {
         log_every: 5,
         holdout: true,
         deploy: Some(input),
+        label_vectors: None,
     };
     train(
         data,
@@ -203,6 +204,7 @@ fn a_loss_error_about_a_class_names_it() {
         log_every: 0,
         holdout: false,
         deploy: None,
+        label_vectors: None,
     };
     let err = train(
         &data,

@@ -70,6 +70,7 @@ fn run_steps(
         log_every: 0,
         holdout: false,
         deploy: None,
+        label_vectors: None,
     };
     train(data, config, &options, &device(), &mut ()).unwrap()
 }
@@ -131,6 +132,7 @@ fn trains_evaluates_and_writes_outputs() {
         log_every: 0,
         holdout: false,
         deploy: None,
+        label_vectors: None,
     };
     let err = train(&data, &config(5), &options, &device(), &mut ())
         .unwrap_err()
@@ -195,6 +197,7 @@ fn resume_is_bit_exact() {
         log_every: 0,
         holdout: false,
         deploy: None,
+        label_vectors: None,
     };
     let err = train(&data, &config(5), &options, &device(), &mut ())
         .unwrap_err()

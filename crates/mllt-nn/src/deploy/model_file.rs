@@ -323,7 +323,8 @@ impl TrainedModel {
             }
             _ => {
                 check_head(&file, "model.", &config, input.dim(), classes)?;
-                let fresh = Head::new(&config.model, input.dim(), classes, rng, device);
+                let fresh =
+                    file.fresh_head("model.", &config.model, input.dim(), classes, device)?;
                 Network::Head(file.restore(fresh)?)
             }
         };
@@ -421,6 +422,16 @@ fn check_head(
         ]
         .to_vec(),
         HeadConfig::Linear => vec![("classifier.weight", [dim, classes])],
+        HeadConfig::MlGcn { hidden, .. } | HeadConfig::Oltr { hidden, .. } => {
+            let stored = file.stored_classes(prefix)?;
+            if stored != classes {
+                return Err(bad(
+                    file.path,
+                    format!("the head has {stored} outputs; the header names {classes} classes"),
+                ));
+            }
+            vec![("neck.fc.weight", [dim, hidden])]
+        }
     };
     for (name, shape) in expected {
         let name = format!("{prefix}{name}");

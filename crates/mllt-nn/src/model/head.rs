@@ -3,6 +3,10 @@
 //! * Paper head: the PFC neck `fc(d→256) → BatchNorm1d(256) → Dropout(0.5)` with **no activation**, then the
 //!   classifier `fc(256→C)` producing raw logits.
 //! * Linear head (an option): the classifier `fc(d→C)` alone.
+//! * ML-GCN (Table 1's baseline): the PFC neck, then the classifier matrix of [`GcnClassifier`] in place of
+//!   `fc(256→C)`.
+//! * OLTR (Table 1's baseline): the paper head in stage 1; in stage 2 ([`Head::enter_stage_two`]) the neck
+//!   feeds [`MetaEmbedding`] in place of `fc(256→C)`.
 //!
 //! Initialisation (semantics §5): neck `fc.weight ~ kaiming_normal(mode='fan_out')`, i.e. N(0, 2/256),
 //! `fc.bias = 0`; BN γ = 1, β = 0; classifier `weight ~ N(0, 0.01²)`, `bias = 0`.
@@ -14,9 +18,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::HeadConfig;
 use super::batch_norm::BatchNorm1d;
 use super::init::{kaiming_normal_fan_out_std, normal};
+use super::{GcnClassifier, HeadConfig, LabelGraph, MetaEmbedding};
 
 /// Standard deviation of the classifier weights (`ClsHead` init: N(0, 0.01²)).
 const CLASSIFIER_STD: f64 = 0.01;
@@ -30,11 +34,15 @@ pub struct Neck {
     pub dropout: f64,
 }
 
-/// Paper head or linear head; `neck` is `None` for the linear head.
+/// The head: an optional neck, then exactly one of the three classifiers. `neck` is `None` for the linear
+/// head; `classifier` (the linear one) is `None` for ML-GCN and in OLTR's stage 2, where `gcn` or `meta`
+/// classifies instead.
 #[derive(Module, Debug)]
 pub struct Head {
     pub neck: Option<Neck>,
-    pub classifier: Linear,
+    pub classifier: Option<Linear>,
+    pub gcn: Option<GcnClassifier>,
+    pub meta: Option<MetaEmbedding>,
 }
 
 /// A linear layer with weight `[d_in, d_out]` drawn from N(0, std²) and a zero bias.
@@ -51,74 +59,139 @@ fn linear(d_in: usize, d_out: usize, std: f64, rng: &mut ChaCha8Rng, device: &De
 
 impl Head {
     /// A freshly initialised head for `in_features`-d inputs and `num_classes` outputs; the weights are drawn
-    /// from `rng` (neck first, then classifier).
+    /// from `rng` (neck first, then the classifier). OLTR starts in stage 1, the paper head.
+    ///
+    /// # Panics
+    /// If `config` is ML-GCN and `graph` is `None`: its caller must build the label graph.
     pub fn new(
         config: &HeadConfig,
         in_features: usize,
         num_classes: usize,
+        graph: Option<&LabelGraph>,
         rng: &mut ChaCha8Rng,
         device: &Device,
     ) -> Head {
+        let neck = config.neck().map(|(hidden, dropout)| Neck {
+            fc: linear(
+                in_features,
+                hidden,
+                kaiming_normal_fan_out_std(hidden),
+                rng,
+                device,
+            ),
+            bn: BatchNorm1d::new(hidden, device),
+            dropout,
+        });
+        let width = neck.as_ref().map_or(in_features, |n| n.fc.weight.dims()[1]);
         match *config {
-            HeadConfig::Pfc { hidden, dropout } => {
-                let fc = linear(
-                    in_features,
-                    hidden,
-                    kaiming_normal_fan_out_std(hidden),
-                    rng,
-                    device,
-                );
-                let neck = Neck {
-                    fc,
-                    bn: BatchNorm1d::new(hidden, device),
-                    dropout,
-                };
+            HeadConfig::MlGcn { gcn_hidden, .. } => {
+                let graph = graph.expect("the ML-GCN head needs its label graph");
                 Head {
-                    neck: Some(neck),
-                    classifier: linear(hidden, num_classes, CLASSIFIER_STD, rng, device),
+                    neck,
+                    classifier: None,
+                    gcn: Some(GcnClassifier::new(graph, gcn_hidden, width, rng, device)),
+                    meta: None,
                 }
             }
-            HeadConfig::Linear => Head {
-                neck: None,
-                classifier: linear(in_features, num_classes, CLASSIFIER_STD, rng, device),
+            HeadConfig::Pfc { .. } | HeadConfig::Linear | HeadConfig::Oltr { .. } => Head {
+                neck,
+                classifier: Some(linear(width, num_classes, CLASSIFIER_STD, rng, device)),
+                gcn: None,
+                meta: None,
             },
         }
     }
 
+    /// OLTR's stage 2: the linear classifier gives way to the meta-embedding over `centroids` (`C × width`,
+    /// row-major, the mean [`features`](Self::features) of each class's positives), drawn from `rng`.
+    pub fn enter_stage_two(&mut self, centroids: Vec<f32>, rng: &mut ChaCha8Rng) {
+        let width = self.width();
+        let c = self.num_classes();
+        let device = self.device();
+        self.classifier = None;
+        self.meta = Some(MetaEmbedding::new(centroids, c, width, rng, &device));
+    }
+
+    /// Whether the head is the paper head or the linear head (neither ML-GCN nor OLTR's stage 2).
+    pub fn is_plain(&self) -> bool {
+        self.classifier.is_some()
+    }
+
     /// Input feature dimension d.
     pub fn in_features(&self) -> usize {
+        match (&self.neck, &self.classifier) {
+            (Some(neck), _) => neck.fc.weight.dims()[0],
+            (None, Some(classifier)) => classifier.weight.dims()[0],
+            (None, None) => unreachable!("only the linear head lacks a neck"),
+        }
+    }
+
+    /// The width of the features the classifier reads: the neck's, or d.
+    pub fn width(&self) -> usize {
         match &self.neck {
-            Some(neck) => neck.fc.weight.dims()[0],
-            None => self.classifier.weight.dims()[0],
+            Some(neck) => neck.fc.weight.dims()[1],
+            None => self.in_features(),
         }
     }
 
     /// Number of classes C.
     pub fn num_classes(&self) -> usize {
-        self.classifier.weight.dims()[1]
+        match (&self.classifier, &self.gcn, &self.meta) {
+            (Some(linear), _, _) => linear.weight.dims()[1],
+            (None, Some(gcn), _) => gcn.num_classes(),
+            (None, None, Some(meta)) => meta.num_classes(),
+            (None, None, None) => unreachable!("a head has a classifier"),
+        }
+    }
+
+    fn device(&self) -> Device {
+        match &self.neck {
+            Some(neck) => neck.fc.weight.device(),
+            None => self
+                .classifier
+                .as_ref()
+                .expect("the linear head")
+                .weight
+                .device(),
+        }
+    }
+
+    /// The classifier on the neck's output h: raw logits `[batch, C]`.
+    fn classify(&self, h: Tensor<2>) -> Tensor<2> {
+        match (&self.classifier, &self.gcn, &self.meta) {
+            (Some(linear), _, _) => linear.forward(h),
+            (None, Some(gcn), _) => gcn.forward(h),
+            (None, None, Some(meta)) => meta.forward(h),
+            (None, None, None) => unreachable!("a head has a classifier"),
+        }
     }
 
     /// Training forward pass: BN on batch statistics (updating the running ones) and dropout with a mask
     /// drawn from `rng`. Returns raw logits `[batch, C]`.
     pub fn forward_train(&mut self, x: Tensor<2>, rng: &mut ChaCha8Rng) -> Tensor<2> {
-        let x = match &mut self.neck {
+        let h = match &mut self.neck {
             Some(neck) => {
                 let h = neck.bn.forward_train(neck.fc.forward(x));
                 dropout(h, neck.dropout, rng)
             }
             None => x,
         };
-        self.classifier.forward(x)
+        self.classify(h)
+    }
+
+    /// The features the classifier reads, in evaluation mode (BN on running statistics, no dropout):
+    /// `[batch, width]`.
+    pub fn features(&self, x: Tensor<2>) -> Tensor<2> {
+        match &self.neck {
+            Some(neck) => neck.bn.forward(neck.fc.forward(x)),
+            None => x,
+        }
     }
 
     /// Evaluation forward pass: BN on running statistics, no dropout. Returns raw logits `[batch, C]`
     /// (the reference applies no sigmoid at test time, and logit regularisation lives only in the loss).
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let x = match &self.neck {
-            Some(neck) => neck.bn.forward(neck.fc.forward(x)),
-            None => x,
-        };
-        self.classifier.forward(x)
+        self.classify(self.features(x))
     }
 }
 
@@ -158,18 +231,19 @@ mod tests {
     fn paper_head_shapes_and_init() {
         let device = Device::flex();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let head = Head::new(&HeadConfig::default(), 512, 20, &mut rng, &device);
+        let head = Head::new(&HeadConfig::default(), 512, 20, None, &mut rng, &device);
         assert_eq!((head.in_features(), head.num_classes()), (512, 20));
         let neck = head.neck.as_ref().unwrap();
         assert_eq!(neck.fc.weight.dims(), [512, 256]);
         assert!((std_of(neck.fc.weight.val()) - (2.0f64 / 256.0).sqrt()).abs() < 0.003);
-        assert!((std_of(head.classifier.weight.val()) - 0.01).abs() < 0.001);
+        let classifier = head.classifier.as_ref().unwrap();
+        assert!((std_of(classifier.weight.val()) - 0.01).abs() < 0.001);
         assert_eq!(neck.dropout, 0.5);
         let out = head.forward(Tensor::ones([3, 512], &device));
         assert_eq!(out.dims(), [3, 20]);
-        let linear = Head::new(&HeadConfig::Linear, 512, 20, &mut rng, &device);
+        let linear = Head::new(&HeadConfig::Linear, 512, 20, None, &mut rng, &device);
         assert!(linear.neck.is_none());
-        assert_eq!(linear.classifier.weight.dims(), [512, 20]);
+        assert_eq!(linear.classifier.unwrap().weight.dims(), [512, 20]);
     }
 
     #[test]

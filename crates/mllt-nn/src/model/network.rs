@@ -181,9 +181,16 @@ impl ImageNetwork {
         rng: &mut ChaCha8Rng,
         device: &Device,
     ) -> Result<ImageNetwork> {
+        if matches!(head, HeadConfig::MlGcn { .. } | HeadConfig::Oltr { .. }) {
+            return Err(BackboneError::Invalid(
+                "the ml-gcn and oltr heads train on features (mllt features, then mllt train --data \
+                 FEATURES), not through a backbone"
+                    .into(),
+            ));
+        }
         Ok(ImageNetwork {
             backbone: Backbone::new(kind, weights, device)?,
-            head: Head::new(head, kind.feature_dim(), num_classes, rng, device),
+            head: Head::new(head, kind.feature_dim(), num_classes, None, rng, device),
         })
     }
 

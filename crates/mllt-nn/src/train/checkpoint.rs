@@ -29,7 +29,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use super::TrainError;
 use super::config::TrainConfig;
 use crate::features::{f32_bytes, parse_safetensors, read_safetensors, sorted_header, view_to_f32};
-use crate::model::{BackboneKind, BackboneWeights, Head, ImageNetwork};
+use crate::model::{BackboneKind, BackboneWeights, Head, HeadConfig, ImageNetwork, LabelGraph};
 
 /// The checkpoint file inside a run's output folder.
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
@@ -413,13 +413,38 @@ impl<'a> CheckpointFile<'a> {
         Ok(velocity)
     }
 
-    /// Checks that the classifier has one output per class name.
+    /// The number of classes of the head stored under `prefix` (`model.`): the outputs of its linear
+    /// classifier, or the rows of ML-GCN's label vectors or of OLTR's centroids.
+    pub(crate) fn stored_classes(&self, prefix: &str) -> Result<usize, TrainError> {
+        let linear = format!("{prefix}classifier.weight");
+        if self.has(&linear) {
+            return Ok(self.dims(&linear)?[1]);
+        }
+        let rows = [
+            format!("{prefix}gcn.vectors"),
+            format!("{prefix}meta.centroids"),
+        ];
+        match rows.iter().find(|name| self.has(name)) {
+            Some(name) => Ok(self.dims(name)?[0]),
+            None => Err(TrainError::checkpoint(
+                self.path,
+                format!("no tensor `{linear}`"),
+            )),
+        }
+    }
+
+    /// Whether the file holds the tensor `name`.
+    fn has(&self, name: &str) -> bool {
+        self.tensors().tensor(name).is_ok()
+    }
+
+    /// Checks that the head stored under `prefix` has one output per class name.
     pub(crate) fn check_classes(
         &self,
         class_names: &[String],
-        classifier: &str,
+        prefix: &str,
     ) -> Result<(), TrainError> {
-        let classes = self.dims(classifier)?[1];
+        let classes = self.stored_classes(prefix)?;
         if classes != class_names.len() {
             return Err(TrainError::checkpoint(
                 self.path,
@@ -430,6 +455,31 @@ impl<'a> CheckpointFile<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// A head of `config` shaped like the one stored under `prefix` (ML-GCN's label-vector width, OLTR's
+    /// stage), with weights that [`restore`](Self::restore) overwrites.
+    pub(crate) fn fresh_head(
+        &self,
+        prefix: &str,
+        config: &HeadConfig,
+        in_features: usize,
+        classes: usize,
+        device: &Device,
+    ) -> Result<Head, TrainError> {
+        let graph = match config {
+            HeadConfig::MlGcn { .. } => {
+                let dim = self.dims(&format!("{prefix}gcn.vectors"))?[1];
+                Some(LabelGraph::zeros(classes, dim))
+            }
+            _ => None,
+        };
+        let rng = &mut ChaCha8Rng::seed_from_u64(0);
+        let mut head = Head::new(config, in_features, classes, graph.as_ref(), rng, device);
+        if self.has(&format!("{prefix}meta.centroids")) {
+            head.enter_stage_two(vec![0.0; classes * head.width()], rng);
+        }
+        Ok(head)
     }
 }
 
@@ -451,19 +501,19 @@ impl Checkpoint {
     pub fn load(path: &Path, device: &Device) -> Result<Checkpoint, TrainError> {
         let file = CheckpointFile::read(path)?;
         let meta = RunMeta::read(&file)?;
-        file.check_classes(&meta.class_names, "model.classifier.weight")?;
-        let in_features = match meta.config.model {
-            crate::model::HeadConfig::Pfc { .. } => file.dims("model.neck.fc.weight")?[0],
-            crate::model::HeadConfig::Linear => file.dims("model.classifier.weight")?[0],
+        file.check_classes(&meta.class_names, "model.")?;
+        let first = match meta.config.model.neck() {
+            Some(_) => "model.neck.fc.weight",
+            None => "model.classifier.weight",
         };
-        // The initial draw is overwritten by the stored tensors.
-        let fresh = Head::new(
+        let in_features = file.dims(first)?[0];
+        let fresh = file.fresh_head(
+            "model.",
             &meta.config.model,
             in_features,
             meta.class_names.len(),
-            &mut ChaCha8Rng::seed_from_u64(0),
             device,
-        );
+        )?;
         Ok(Checkpoint {
             model: file.restore(fresh)?,
             velocity: file.velocity(device)?,
@@ -506,7 +556,7 @@ impl ImageCheckpoint {
         let file = CheckpointFile::read(path)?;
         let meta = RunMeta::read(&file)?;
         let backbone: BackboneKind = file.parse("mllt.backbone")?;
-        file.check_classes(&meta.class_names, "model.head.classifier.weight")?;
+        file.check_classes(&meta.class_names, "model.head.")?;
         // Random weights, overwritten by the stored tensors.
         let fresh = ImageNetwork::new(
             backbone,

@@ -14,7 +14,7 @@ use crate::features::FeatureSplit;
 use crate::model::Head;
 
 /// Rows per forward pass at evaluation.
-const EVAL_CHUNK: usize = 1024;
+pub(crate) const EVAL_CHUNK: usize = 1024;
 
 /// The logits of every item of `split` (eval mode: BN running statistics, no dropout), on `device`.
 pub fn predict(

@@ -269,10 +269,11 @@ pub struct FusedHead {
 }
 
 impl FusedHead {
-    /// Takes the state of `model` and the momentum buffers of `sgd`, to train on the rows of `split`;
-    /// `device` (an autodiff CPU device) computes the loss and its gradient.
+    /// Takes the state of `model` (a [plain](Head::is_plain) head) and the momentum buffers of `sgd`, to
+    /// train on the rows of `split`; `device` (an autodiff CPU device) computes the loss and its gradient.
     pub fn new(model: &Head, sgd: &Sgd, split: &FeatureSplit, device: &Device) -> FusedHead {
         let velocity = sgd.velocity();
+        let classifier = linear_of(model);
         let (first, rest) = match &model.neck {
             Some(neck) => {
                 let bn = &neck.bn;
@@ -292,11 +293,11 @@ impl FusedHead {
                     momentum: bn.momentum,
                     epsilon: bn.epsilon,
                     dropout: neck.dropout,
-                    classifier: Dense::new(&model.classifier, CLASSIFIER, velocity),
+                    classifier: Dense::new(classifier, CLASSIFIER, velocity),
                 };
                 (Dense::new(&neck.fc, NECK_FC, velocity), Some(rest))
             }
-            None => (Dense::new(&model.classifier, CLASSIFIER, velocity), None),
+            None => (Dense::new(classifier, CLASSIFIER, velocity), None),
         };
         FusedHead {
             started: velocity.contains_key(first.weight.key),
@@ -466,13 +467,17 @@ impl FusedHead {
 
     /// Writes the weights, BN statistics and momentum buffers back into `model` and `sgd`.
     pub fn write_back(&self, model: &mut Head, sgd: &mut Sgd) {
-        let device = model.classifier.weight.device();
+        let device = linear_of(model).weight.device();
         let host = device.clone().without_autodiff();
         let mut slots = vec![&self.first.weight, &self.first.bias];
         match (&mut model.neck, &self.rest) {
             (Some(neck), Some(rest)) => {
                 set_linear(&mut neck.fc, &self.first, &device);
-                set_linear(&mut model.classifier, &rest.classifier, &device);
+                set_linear(
+                    model.classifier.as_mut().expect(PLAIN),
+                    &rest.classifier,
+                    &device,
+                );
                 set_norm(&mut neck.bn, rest, &device);
                 slots.extend([
                     &rest.gamma,
@@ -481,7 +486,11 @@ impl FusedHead {
                     &rest.classifier.bias,
                 ]);
             }
-            _ => set_linear(&mut model.classifier, &self.first, &device),
+            _ => set_linear(
+                model.classifier.as_mut().expect(PLAIN),
+                &self.first,
+                &device,
+            ),
         }
         if self.started {
             for slot in slots {
@@ -756,6 +765,14 @@ fn tensor<const D: usize>(v: &[f32], shape: [usize; D], device: &Device) -> Tens
     Tensor::from_data(TensorData::new(v.to_vec(), shape), device)
 }
 
+/// Why a fused head's model has a linear classifier.
+const PLAIN: &str = "a fused head trains a plain head";
+
+/// The linear classifier of a [plain](Head::is_plain) head.
+fn linear_of(model: &Head) -> &Linear {
+    model.classifier.as_ref().expect(PLAIN)
+}
+
 fn set_linear(linear: &mut Linear, dense: &Dense, device: &Device) {
     linear.weight = Param::from_tensor(tensor(
         &dense.weight.value,
@@ -819,7 +836,7 @@ mod tests {
         let counts = data.train.labels.class_counts();
         let loss = Loss::new(&config.loss, &counts, data.train.len()).unwrap();
         let device = Device::flex().autodiff();
-        let mut burn_state = TrainState::new(&config, 40, 7, 3, &device);
+        let mut burn_state = TrainState::new(&config, 40, 7, None, 3, &device);
         let mut fused_state = burn_state.clone();
         let mut fused = FusedHead::new(&fused_state.model, &fused_state.sgd, &data.train, &device);
         assert_eq!(fused.is_sparse(), sparsify);
@@ -852,8 +869,8 @@ mod tests {
                 v.extend(values(neck.bn.gamma.val()));
                 v.extend(values(neck.bn.running_var.val()));
             }
-            v.extend(values(h.classifier.weight.val()));
-            v.extend(values(h.classifier.bias.as_ref().unwrap().val()));
+            v.extend(values(linear_of(h).weight.val()));
+            v.extend(values(linear_of(h).bias.as_ref().unwrap().val()));
             v
         };
         let worst = largest_difference(&flat(&burn_state.model), &flat(&fused_state.model));

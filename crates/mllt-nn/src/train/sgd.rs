@@ -143,6 +143,11 @@ impl Sgd {
         self.velocity.insert(key.to_string(), velocity);
     }
 
+    /// Drops the momentum buffers of the parameters under `prefix` (`classifier.`): their module is gone.
+    pub fn forget(&mut self, prefix: &str) {
+        self.velocity.retain(|key, _| !key.starts_with(prefix));
+    }
+
     /// One update of every parameter of `module` that has a gradient in `grads`, at learning rate `lr`.
     pub fn step<M: Module>(&mut self, module: M, mut grads: GradientsParams, lr: f64) -> M {
         module.map(&mut SgdMapper {

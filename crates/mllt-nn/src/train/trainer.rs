@@ -39,14 +39,14 @@ use super::TrainError;
 use super::checkpoint::{CHECKPOINT_FILE, Checkpoint};
 use super::clip::clip_grad_norm;
 use super::config::TrainConfig;
-use super::evaluate::{evaluate, evaluation_json, predict};
+use super::evaluate::{EVAL_CHUNK, evaluate, evaluation_json, predict};
 use super::fused_head::FusedHead;
 use super::sgd::Sgd;
 use crate::deploy::{MODEL_FILE, Network, ThresholdMeta, TrainedModel};
 use crate::features::{FeatureDataset, FeatureSplit};
 use crate::kernels::is_flex;
 use crate::loss::Loss;
-use crate::model::Head;
+use crate::model::{Head, HeadConfig, LabelGraph, LabelVectors};
 use crate::retain_freed_memory;
 
 /// Per-epoch log, one JSON object per line.
@@ -62,6 +62,8 @@ const REPORT_EVERY: usize = 10;
 /// ChaCha streams derived from the run seed.
 pub(crate) const INIT_STREAM: u64 = 0;
 pub(crate) const DROPOUT_STREAM: u64 = 1;
+/// The weights OLTR's stage 2 adds.
+pub(crate) const STAGE_TWO_STREAM: u64 = 2;
 
 pub(crate) fn seeded(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -87,6 +89,8 @@ pub struct RunOptions {
     pub holdout: bool,
     /// Write the model, reading this input, to `OUT/model.mllt` ([`deploy`](crate::deploy)).
     pub deploy: Option<crate::deploy::Input>,
+    /// The label vectors of the ML-GCN head (one row per class); required by it, unused by other heads.
+    pub label_vectors: Option<LabelVectors>,
 }
 
 /// Progress within an epoch, for progress bars.
@@ -177,11 +181,13 @@ pub struct TrainState {
 }
 
 impl TrainState {
-    /// A fresh state: the head initialised from `seed` on `device` (an autodiff device).
+    /// A fresh state: the head initialised from `seed` on `device` (an autodiff device); `graph` is ML-GCN's
+    /// label graph.
     pub fn new(
         config: &TrainConfig,
         in_features: usize,
         num_classes: usize,
+        graph: Option<&LabelGraph>,
         seed: u64,
         device: &Device,
     ) -> Self {
@@ -189,6 +195,7 @@ impl TrainState {
             &config.model,
             in_features,
             num_classes,
+            graph,
             &mut seeded(seed, INIT_STREAM),
             device,
         );
@@ -203,8 +210,8 @@ impl TrainState {
     }
 
     /// One iteration on the rows `items` of `split` (the same split at every call) at learning rate `lr`:
-    /// the written-out iteration of [`FusedHead`] on the Flex CPU backend, [`TrainState::step`] on any other.
-    /// Returns the loss (detached).
+    /// the written-out iteration of [`FusedHead`] for a plain head on the Flex CPU backend, [`TrainState::step`]
+    /// otherwise. Returns the loss (detached).
     pub fn step_items(
         mut self,
         split: &FeatureSplit,
@@ -213,7 +220,7 @@ impl TrainState {
         lr: f64,
         device: &Device,
     ) -> (Self, Tensor<1>) {
-        if !is_flex(device) {
+        if !is_flex(device) || !self.model.is_plain() {
             let (x, y) = batch(split, items, device);
             return self.step(x, y, loss, lr);
         }
@@ -231,6 +238,40 @@ impl TrainState {
         if let Some(fused) = &self.fused {
             fused.write_back(&mut self.model, &mut self.sgd);
         }
+    }
+
+    /// OLTR's stage 2 ([`Head::enter_stage_two`]): the centroids are the mean evaluation-mode features of
+    /// each class's positive items of `split` (a class without one gets the zero vector); the new weights are
+    /// drawn from the run's stage-2 stream; the linear classifier's momentum buffers go with it.
+    pub fn enter_stage_two(&mut self, split: &FeatureSplit, seed: u64, device: &Device) {
+        self.sync();
+        self.fused = None;
+        let width = self.model.width();
+        let mut sums = vec![0.0f64; self.model.num_classes() * width];
+        let mut counts = vec![0usize; self.model.num_classes()];
+        let host = device.clone().without_autodiff();
+        let model = self.model.valid();
+        let all: Vec<usize> = (0..split.len()).collect();
+        for chunk in all.chunks(EVAL_CHUNK) {
+            let (x, _) = batch(split, chunk, &host);
+            let h = model.features(x).into_data().convert::<f32>();
+            let h = h.as_slice::<f32>().expect("f32 features");
+            for (row, &item) in h.chunks_exact(width).zip(chunk) {
+                for &k in split.labels.row(item) {
+                    counts[k] += 1;
+                    let sum = &mut sums[k * width..(k + 1) * width];
+                    sum.iter_mut().zip(row).for_each(|(s, &v)| *s += v as f64);
+                }
+            }
+        }
+        let centroids = sums
+            .chunks_exact(width)
+            .zip(&counts)
+            .flat_map(|(sum, &n)| sum.iter().map(move |&s| (s / n.max(1) as f64) as f32))
+            .collect();
+        self.model
+            .enter_stage_two(centroids, &mut seeded(seed, STAGE_TWO_STREAM));
+        self.sgd.forget("classifier.");
     }
 
     /// One iteration on a batch: forward (train mode), mean loss, backward, global clip, SGD step at `lr`.
@@ -634,10 +675,12 @@ pub fn train(
         (state, log, Some(done))
     } else {
         check_new_run(&ckpt_path)?;
+        let graph = label_graph(&config.model, &fit.labels, options.label_vectors.as_ref())?;
         let state = TrainState::new(
             config,
             data.dim(),
             data.train.labels.num_classes(),
+            graph.as_ref(),
             options.seed,
             device,
         );
@@ -651,6 +694,9 @@ pub fn train(
     for epoch in state.epochs_done..schedule.epochs {
         if state.iteration >= max_steps {
             break;
+        }
+        if config.model.stage_two_epoch(schedule.epochs) == Some(epoch) && state.model.is_plain() {
+            state.enter_stage_two(&fit, options.seed, device);
         }
         let order = sampler.next_epoch();
         let full = epoch_iterations(order.len(), schedule.batch_size)?;
@@ -728,6 +774,34 @@ pub fn train(
         resumed_from,
         metrics,
     })
+}
+
+/// ML-GCN's label graph (`None` for the other heads): `vectors` on the adjacency of the co-occurrence of
+/// `labels` ([`GcnGraph`](mllt_core::stats::GcnGraph) with the head's τ and p).
+pub(crate) fn label_graph(
+    head: &HeadConfig,
+    labels: &LabelSet,
+    vectors: Option<&LabelVectors>,
+) -> Result<Option<LabelGraph>, TrainError> {
+    let HeadConfig::MlGcn { tau, reweight, .. } = *head else {
+        return Ok(None);
+    };
+    let vectors = vectors.ok_or_else(|| {
+        TrainError::Invalid(
+            "the ml-gcn head needs label vectors (`mllt embed-labels`, or --label-vectors FILE)"
+                .into(),
+        )
+    })?;
+    if vectors.num_classes() != labels.num_classes() {
+        return Err(TrainError::Invalid(format!(
+            "the label vectors have {} rows but the data has {} classes",
+            vectors.num_classes(),
+            labels.num_classes()
+        )));
+    }
+    let graph = mllt_core::stats::GcnGraph { tau, p: reweight };
+    let adjacency = graph.adjacency(&mllt_core::stats::Cooccurrence::new(labels));
+    Ok(Some(LabelGraph::new(vectors.clone(), &adjacency)))
 }
 
 /// Binds the loss to the training labels; an error about one class names it, and says how to leave such

@@ -166,6 +166,7 @@ impl Args {
             log_every: self.log_every,
             holdout: !self.no_holdout,
             deploy: Some(input),
+            label_vectors: None,
         };
         eprintln!(
             "{} ({origin}) on {}: {} train / {} test items, {} classes, d = {}; output {}",

@@ -3,7 +3,8 @@
 use mllt_nn::train::TrainConfig;
 
 /// A method preset: one TOML under `configs/`, embedded in the library. The command-line names are clap's
-/// kebab-case of the variants (`rs-cb-focal`).
+/// kebab-case of the variants (`rs-cb-focal`). The order is the rows of the paper's Table 1, then Table 2's
+/// two combinations that Table 1 lacks, then NT-BCE (§4.4) and ASL (not in the paper).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
 pub enum Preset {
     Erm,
@@ -11,17 +12,37 @@ pub enum Preset {
     Focal,
     Rs,
     RsFocal,
-    CbFocal,
-    RsCbFocal,
-    RsRwFocal,
+    #[value(name = "ml-gcn")]
+    MlGcn,
+    Oltr,
     Ldam,
+    CbFocal,
     RBce,
     RBceFocal,
-    NtBce,
     Db,
     DbFocal,
+    RsRwFocal,
+    RsCbFocal,
+    NtBce,
     Asl,
 }
+
+/// The rows of the paper's Table 1, in its order.
+pub const TABLE_1: [Preset; 13] = [
+    Preset::Erm,
+    Preset::Rw,
+    Preset::Focal,
+    Preset::Rs,
+    Preset::RsFocal,
+    Preset::MlGcn,
+    Preset::Oltr,
+    Preset::Ldam,
+    Preset::CbFocal,
+    Preset::RBce,
+    Preset::RBceFocal,
+    Preset::Db,
+    Preset::DbFocal,
+];
 
 /// The rows of the paper's Table 2, in its order: class-aware re-sampling combined with re-weighting (RS,
 /// RS-Focal, RS+RW-Focal, RS+CB-Focal, R-BCE-Focal).
@@ -57,6 +78,8 @@ impl Preset {
             Preset::Db => include_str!("../../../configs/db.toml"),
             Preset::DbFocal => include_str!("../../../configs/db-focal.toml"),
             Preset::Asl => include_str!("../../../configs/asl.toml"),
+            Preset::MlGcn => include_str!("../../../configs/ml-gcn.toml"),
+            Preset::Oltr => include_str!("../../../configs/oltr.toml"),
         }
     }
 
@@ -83,7 +106,8 @@ mod tests {
 
     #[test]
     fn every_preset_parses_and_names_itself() {
-        assert_eq!(Preset::all().len(), 15);
+        assert_eq!(Preset::all().len(), 17);
+        assert_eq!(&Preset::all()[..13], &TABLE_1, "Table 1 comes first, in its order");
         for p in Preset::all() {
             let c = p.config().unwrap();
             assert_eq!(c.method, p.name(), "{p:?}");

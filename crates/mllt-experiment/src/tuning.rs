@@ -164,7 +164,7 @@ impl Param {
 /// The key hyper-parameters of a preset, searched after its learning-rate scale, in order (issue 11 item 1).
 pub fn key_parameters(preset: Preset) -> &'static [Param] {
     match preset {
-        Preset::Erm | Preset::Rs => &[],
+        Preset::Erm | Preset::Rs | Preset::MlGcn | Preset::Oltr => &[],
         Preset::Rw => &[Param::LossWeight],
         Preset::Focal | Preset::RsFocal | Preset::RsRwFocal => &[Param::FocalGamma],
         Preset::CbFocal | Preset::RsCbFocal => &[Param::CbBeta],

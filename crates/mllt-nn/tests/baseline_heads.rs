@@ -1,15 +1,16 @@
 //! The ML-GCN and OLTR heads (Table 1's baselines) train end to end on a tiny synthetic feature folder: they
 //! learn, OLTR switches to its stage 2 at the configured epoch, a resumed run ends bit-identical to an
-//! uninterrupted one, and the checkpoint evaluates to the run's numbers.
+//! uninterrupted one, and the checkpoint and the model file give the run's numbers.
 
 use std::path::Path;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
+use mllt_nn::deploy::{Input, MODEL_FILE, TrainedModel};
 use mllt_nn::features::{FeatureDataset, SyntheticSpec, synthetic};
 use mllt_nn::model::{Head, LabelVectors};
 use mllt_nn::train::{
-    CHECKPOINT_FILE, Checkpoint, RunOptions, TrainConfig, TrainOutcome, evaluate, train,
+    CHECKPOINT_FILE, Checkpoint, RunOptions, TrainConfig, TrainOutcome, evaluate, predict, train,
 };
 
 const SPEC: SyntheticSpec = SyntheticSpec {
@@ -74,13 +75,21 @@ fn trains_and_resumes(model: &str, stop: usize) -> TrainOutcome {
     let data = synthetic(&SPEC);
     let config = config(model, 6);
     let whole = tempfile::tempdir().unwrap();
-    let outcome = run(&data, &config, &options(3, whole.path(), false, None));
+    let mut deployed = options(3, whole.path(), false, None);
+    deployed.deploy = Some(Input::Features { dim: SPEC.dim });
+    let outcome = run(&data, &config, &deployed);
     let total = outcome.evaluation.total.map.unwrap();
     assert!(total > 0.6, "{model}: mAP {total}");
-    let ck = Checkpoint::load(&whole.path().join(CHECKPOINT_FILE), &Device::flex()).unwrap();
+    let cpu = Device::flex();
+    let ck = Checkpoint::load(&whole.path().join(CHECKPOINT_FILE), &cpu).unwrap();
     let counts = data.train.labels.class_counts();
-    let again = evaluate(&ck.model, &data.test, &counts, 0.0, &Device::flex()).unwrap();
+    let again = evaluate(&ck.model, &data.test, &counts, 0.0, &cpu).unwrap();
     assert_eq!(again, outcome.evaluation, "{model}");
+    let file = TrainedModel::load(&whole.path().join(MODEL_FILE), &cpu).unwrap();
+    let want = predict(&outcome.model, &data.test, &cpu).unwrap();
+    let want: Vec<f32> = want.as_slice().iter().map(|&v| v as f32).collect();
+    let got = file.logits(data.test.features.clone(), data.test.len(), &cpu);
+    assert_eq!(got, want, "{model}: the model file predicts like the head");
     let iterations_per_epoch = SPEC.train / 32;
     let split = tempfile::tempdir().unwrap();
     let stopped = Some(stop * iterations_per_epoch);

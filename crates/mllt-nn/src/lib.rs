@@ -8,6 +8,7 @@ pub mod features;
 pub mod kernels;
 pub mod loss;
 pub mod model;
+pub mod text;
 pub mod train;
 
 pub use allocator::retain_freed_memory;

@@ -1,6 +1,7 @@
-//! Loading a PyTorch state dict into a backbone, strictly: every model tensor must come from the file with
-//! its shape, and every tensor of the file must be used except the BatchNorm `num_batches_tracked`
-//! counters (they only matter to a BatchNorm in training mode, which the backbones never are).
+//! Loading a PyTorch state dict into a network, strictly: every model tensor must come from the file with
+//! its shape, and every tensor of the file must be used except those the caller names as unused (for the
+//! image backbones the BatchNorm `num_batches_tracked` counters, [`BATCH_NORM_COUNTERS`]: they only matter
+//! to a BatchNorm in training mode, which the backbones never are).
 
 use std::path::Path;
 
@@ -10,17 +11,19 @@ use burn::store::{
 
 use super::{BackboneError, Result};
 
-/// Suffix of the checkpoint tensors a backbone leaves unused (BatchNorm training counters).
-const UNUSED_SUFFIX: &str = ".num_batches_tracked";
+/// Suffix of the checkpoint tensors an image backbone leaves unused (BatchNorm training counters).
+pub(crate) const BATCH_NORM_COUNTERS: &[&str] = &[".num_batches_tracked"];
 
 /// Loads the state dict at `path` into `module`: a `.safetensors` file with PyTorch's tensor names and
 /// layouts, anything else as a PyTorch pickle (`torch.save`, legacy or zip). Each `(regex, replacement)`
-/// of `key_map` renames checkpoint keys to module paths, applied in order. `model` names the
-/// architecture in the error, which is one line naming the file.
+/// of `key_map` renames checkpoint keys to module paths, applied in order. A checkpoint tensor whose name
+/// ends with one of `unused` may be left unused. `model` names the architecture in the error, which is one
+/// line naming the file.
 pub(crate) fn load_state_dict<M: ModuleSnapshot>(
     module: &mut M,
     path: &Path,
     key_map: &[(&str, &str)],
+    unused: &[&str],
     model: &str,
 ) -> Result<ApplyResult> {
     let remapper = KeyRemapper::from_pattern_iter(key_map.iter().copied())
@@ -58,7 +61,11 @@ pub(crate) fn load_state_dict<M: ModuleSnapshot>(
             result.errors.len()
         )));
     }
-    if let Some(extra) = result.unused.iter().find(|k| !k.ends_with(UNUSED_SUFFIX)) {
+    if let Some(extra) = result
+        .unused
+        .iter()
+        .find(|k| !unused.iter().any(|suffix| k.ends_with(suffix)))
+    {
         return Err(weights_error(format!(
             "tensor `{extra}` is not part of {model}"
         )));

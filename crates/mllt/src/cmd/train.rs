@@ -20,7 +20,8 @@ use mllt_data::tfidf::DEFAULT_WIDTH;
 use mllt_experiment::Preset;
 use mllt_nn::backend::Device;
 use mllt_nn::deploy::MODEL_FILE;
-use mllt_nn::model::{BackboneKind, BackboneWeights};
+use mllt_nn::model::{BackboneKind, BackboneWeights, HeadConfig, LabelVectors};
+use mllt_nn::text::{label_embeddings, read_label_vectors};
 use mllt_nn::train::{
     CHECKPOINT_FILE, EpochRecord, FinetuneOptions, LOG_FILE, METRICS_FILE, Observer, RunOptions,
     StepProgress, TrainConfig, finetune, train,
@@ -117,6 +118,11 @@ pub struct Args {
     /// threshold per class.
     #[arg(long)]
     no_holdout: bool,
+    /// The label vectors of an ml-gcn head: a C × d .npy (float32/float64) or .safetensors (tensor `labels`,
+    /// `embeddings` or the only one), rows in classes.txt order [default: the all-MiniLM-L6-v2 embeddings of
+    /// the class names, as `mllt embed-labels` writes them; the model is fetched into the cache on first use].
+    #[arg(long, value_name = "FILE")]
+    label_vectors: Option<PathBuf>,
     /// Also log the mean loss of every N iterations to OUT/log.jsonl (0: epoch lines only).
     #[arg(long, value_name = "N", default_value_t = 20)]
     log_every: usize,
@@ -166,7 +172,10 @@ impl Args {
             log_every: self.log_every,
             holdout: !self.no_holdout,
             deploy: Some(input),
-            label_vectors: None,
+            label_vectors: match config.model {
+                HeadConfig::MlGcn { .. } => Some(self.label_vectors_of(data.class_names())?),
+                _ => None,
+            },
         };
         eprintln!(
             "{} ({origin}) on {}: {} train / {} test items, {} classes, d = {}; output {}",
@@ -313,6 +322,16 @@ impl Args {
 
     /// With `--drop-empty-classes`: the classes to leave out, printed; they are counted on the training
     /// items the run fits (without the held-out validation items, unless --no-holdout).
+    /// ML-GCN's label vectors: `--label-vectors`, else the MiniLM embeddings of `class_names`.
+    fn label_vectors_of(&self, class_names: &[String]) -> anyhow::Result<LabelVectors> {
+        let (values, dim) = match &self.label_vectors {
+            Some(path) => read_label_vectors(path, class_names.len())?,
+            None => label_embeddings(class_names, &mllt_nn::backend::cpu())
+                .context("the ml-gcn head's label vectors (or pass --label-vectors FILE)")?,
+        };
+        Ok(LabelVectors { values, dim })
+    }
+
     fn classes_to_drop(&self, train: &LabelSet) -> Option<Vec<usize>> {
         if !self.drop_empty_classes {
             return None;

@@ -18,8 +18,8 @@
 //! here h is the output of the paper's PFC neck (`d` = its width), so that ML-GCN differs from ERM only in
 //! its classifier. ML-GCN's logits have no bias: its features, ReLU outputs, have a constant component that
 //! can carry each class's prior. The neck's output is batch-normalised and has none, so a per-class bias b
-//! (zero at the start, as the paper head's classifier bias) stands in for it; without it, a 4000-iteration
-//! run on OpenClipart-MLT reached 35.7 mAP against ERM's 51.4. The label vectors are all-MiniLM-L6-v2 sentence embeddings of the class names (384-d,
+//! (zero at the start, as the paper head's classifier bias) stands in for it: on OpenClipart-MLT, 60 epochs
+//! (4140 iterations) at lr 2.0 reached 18.6 mAP without it and 40.9 with it (ERM: 51.4). The label vectors are all-MiniLM-L6-v2 sentence embeddings of the class names (384-d,
 //! [`crate::text`]) instead of GloVe's 300-d word vectors, unless the user passes their own.
 
 use burn::module::{Module, Param};

@@ -107,7 +107,11 @@ mod tests {
     #[test]
     fn every_preset_parses_and_names_itself() {
         assert_eq!(Preset::all().len(), 17);
-        assert_eq!(&Preset::all()[..13], &TABLE_1, "Table 1 comes first, in its order");
+        assert_eq!(
+            &Preset::all()[..13],
+            &TABLE_1,
+            "Table 1 comes first, in its order"
+        );
         for p in Preset::all() {
             let c = p.config().unwrap();
             assert_eq!(c.method, p.name(), "{p:?}");

@@ -41,13 +41,14 @@ pub fn train_run(
 fn label_vectors(class_names: &[String]) -> Result<LabelVectors, TrainError> {
     static CACHE: OnceLock<Mutex<HashMap<Vec<String>, LabelVectors>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    let mut cache = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(vectors) = cache.get(class_names) {
         return Ok(vectors.clone());
     }
-    let (values, dim) =
-        mllt_nn::text::label_embeddings(class_names, &mllt_nn::backend::cpu())
-            .map_err(|e| TrainError::Invalid(format!("ML-GCN's label vectors: {e}")))?;
+    let (values, dim) = mllt_nn::text::label_embeddings(class_names, &mllt_nn::backend::cpu())
+        .map_err(|e| TrainError::Invalid(format!("ML-GCN's label vectors: {e}")))?;
     let vectors = LabelVectors { values, dim };
     cache.insert(class_names.to_vec(), vectors.clone());
     Ok(vectors)

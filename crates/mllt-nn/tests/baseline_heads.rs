@@ -106,7 +106,12 @@ fn ml_gcn_trains_and_resumes() {
     let gcn = outcome.model.gcn.as_ref().expect("a GCN classifier");
     assert!(outcome.model.classifier.is_none());
     // The label vectors are stored as given, and the adjacency rows are those of a normalised graph.
-    let stored = gcn.vectors.val().into_data().try_into_vec_as::<f32>().unwrap();
+    let stored = gcn
+        .vectors
+        .val()
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .unwrap();
     assert_eq!(stored, vectors().values);
     assert_eq!(gcn.adjacency.dims(), [6, 6]);
 }
@@ -134,7 +139,10 @@ fn ml_gcn_needs_label_vectors_per_class() {
     let err = train(&data, &config, &options, &device, &mut ())
         .unwrap_err()
         .to_string();
-    assert!(err.contains("label vectors") && !err.contains('\n'), "{err}");
+    assert!(
+        err.contains("label vectors") && !err.contains('\n'),
+        "{err}"
+    );
     options.label_vectors = Some(LabelVectors {
         values: vec![0.0; 10],
         dim: 2,

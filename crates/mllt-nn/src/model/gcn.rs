@@ -25,10 +25,10 @@
 use burn::module::{Module, Param};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::batch_norm::buffer;
+use super::init::uniform_param;
 
 /// LeakyReLU's negative slope between the two graph convolutions (ML-GCN: 0.2).
 pub const NEGATIVE_SLOPE: f64 = 0.2;
@@ -94,21 +94,14 @@ pub struct GcnClassifier {
     pub bias: Param<Tensor<1>>,
 }
 
-/// `rows × cols` draws from U(−1/√cols, 1/√cols): `GraphConvolution.reset_parameters`.
+/// A `rows × cols` weight drawn from U(−1/√cols, 1/√cols): `GraphConvolution.reset_parameters`.
 fn graph_weight(
     rows: usize,
     cols: usize,
     rng: &mut ChaCha8Rng,
     device: &Device,
 ) -> Param<Tensor<2>> {
-    let bound = 1.0 / (cols as f64).sqrt();
-    let values: Vec<f32> = (0..rows * cols)
-        .map(|_| ((rng.random::<f64>() * 2.0 - 1.0) * bound) as f32)
-        .collect();
-    Param::from_tensor(Tensor::from_data(
-        TensorData::new(values, [rows, cols]),
-        device,
-    ))
+    uniform_param([rows, cols], 1.0 / (cols as f64).sqrt(), rng, device)
 }
 
 impl GcnClassifier {

@@ -2,6 +2,8 @@
 //! global backend RNG, so that a seed gives the same weights on every backend, in every thread and after a
 //! resume.
 
+use burn::module::Param;
+use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -19,6 +21,24 @@ pub fn normal(rng: &mut ChaCha8Rng, n: usize, std: f64) -> Vec<f32> {
     }
     out.truncate(n);
     out
+}
+
+/// `n` draws from U(−bound, bound) (f64 arithmetic, rounded to f32).
+pub fn uniform(rng: &mut ChaCha8Rng, n: usize, bound: f64) -> Vec<f32> {
+    (0..n)
+        .map(|_| ((rng.random::<f64>() * 2.0 - 1.0) * bound) as f32)
+        .collect()
+}
+
+/// A `[rows, cols]` trainable tensor drawn from U(±bound).
+pub fn uniform_param(
+    shape: [usize; 2],
+    bound: f64,
+    rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> Param<Tensor<2>> {
+    let values = uniform(rng, shape[0] * shape[1], bound);
+    Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
 /// The standard deviation of PyTorch's `kaiming_normal_(mode='fan_out')` with the default leaky-ReLU gain

@@ -23,10 +23,10 @@ use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::batch_norm::buffer;
+use super::init::{uniform, uniform_param};
 
 /// OLTR's reachability scale s_γ.
 pub const REACHABILITY_SCALE: f64 = 10.0;
@@ -47,24 +47,6 @@ pub struct MetaEmbedding {
     pub selector: Linear,
     /// The cosine classifier's weights w_k, `[C, d]`.
     pub cosine: Param<Tensor<2>>,
-}
-
-/// `n` draws from U(−bound, bound).
-fn uniform(rng: &mut ChaCha8Rng, n: usize, bound: f64) -> Vec<f32> {
-    (0..n)
-        .map(|_| ((rng.random::<f64>() * 2.0 - 1.0) * bound) as f32)
-        .collect()
-}
-
-/// A `[rows, cols]` trainable tensor drawn from U(±bound).
-fn uniform_param(
-    shape: [usize; 2],
-    bound: f64,
-    rng: &mut ChaCha8Rng,
-    device: &Device,
-) -> Param<Tensor<2>> {
-    let values = uniform(rng, shape[0] * shape[1], bound);
-    Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
 /// `nn.Linear(d_in, d_out)` with PyTorch's default initialisation: weight and bias from U(±1/√d_in).

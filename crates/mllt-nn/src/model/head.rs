@@ -103,13 +103,15 @@ impl Head {
     }
 
     /// OLTR's stage 2: the linear classifier gives way to the meta-embedding over `centroids` (`C × width`,
-    /// row-major, the mean [`features`](Self::features) of each class's positives), drawn from `rng`.
+    /// row-major, the mean [`features`](Self::features) of each class's positives). The stage-1 classifier
+    /// becomes its hallucinator, as OLTR's code initialises it; the new weights are drawn from `rng`.
     pub fn enter_stage_two(&mut self, centroids: Vec<f32>, rng: &mut ChaCha8Rng) {
-        let width = self.width();
-        let c = self.num_classes();
         let device = self.device();
-        self.classifier = None;
-        self.meta = Some(MetaEmbedding::new(centroids, c, width, rng, &device));
+        let classifier = self
+            .classifier
+            .take()
+            .expect("stage 1 has the linear classifier");
+        self.meta = Some(MetaEmbedding::new(centroids, classifier, rng, &device));
     }
 
     /// Whether the head is the paper head or the linear head (neither ML-GCN nor OLTR's stage 2).
@@ -244,6 +246,30 @@ mod tests {
         let linear = Head::new(&HeadConfig::Linear, 512, 20, None, &mut rng, &device);
         assert!(linear.neck.is_none());
         assert_eq!(linear.classifier.unwrap().weight.dims(), [512, 20]);
+    }
+
+    /// OLTR's stage 2 keeps the neck, turns the stage-1 classifier into the hallucinator and adds the memory.
+    #[test]
+    fn oltr_stage_two_reuses_the_stage_one_classifier() {
+        let device = Device::flex();
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let config = HeadConfig::Oltr {
+            hidden: 8,
+            dropout: 0.5,
+            stage_one: 0.5,
+        };
+        let mut head = Head::new(&config, 5, 3, None, &mut rng, &device);
+        let stage_one = std_of(head.classifier.as_ref().unwrap().weight.val());
+        head.enter_stage_two(vec![0.5; 3 * 8], &mut rng);
+        assert!(head.classifier.is_none() && !head.is_plain());
+        let meta = head.meta.as_ref().unwrap();
+        assert_eq!(std_of(meta.hallucinator.weight.val()), stage_one);
+        assert_eq!(meta.centroids.dims(), [3, 8]);
+        assert_eq!(
+            (head.num_classes(), head.width(), head.in_features()),
+            (3, 8, 5)
+        );
+        assert_eq!(head.forward(Tensor::ones([4, 5], &device)).dims(), [4, 3]);
     }
 
     #[test]

@@ -12,8 +12,9 @@
 //! ```
 //!
 //! as OLTR's code computes it (`MetaEmbedding_Classifier`, `CosNorm_Classifier`): T_hal and T_sel are linear
-//! layers with biases, initialised like PyTorch's `nn.Linear` (U(±1/√d)); the cosine weights are drawn from
-//! U(±1/√d); the classifier has no bias. The multi-label adaptation (the reference never released one, so
+//! layers with biases; T_hal starts as the stage-1 classifier (OLTR's stage 2 loads it from the stage-1
+//! checkpoint), T_sel as PyTorch's `nn.Linear` (U(±1/√d)); the cosine weights are drawn from U(±1/√d); the
+//! classifier has no bias. The multi-label adaptation (the reference never released one, so
 //! these are mllt's decisions, `configs/README.md`): each class's logit goes through its own sigmoid and BCE
 //! instead of a softmax; the centroids are the mean stage-1 feature over each class's positive items
 //! (multi-label items count toward every class they carry) and stay fixed in stage 2; the minimum distance
@@ -64,19 +65,19 @@ fn torch_linear(d_in: usize, d_out: usize, rng: &mut ChaCha8Rng, device: &Device
 }
 
 impl MetaEmbedding {
-    /// The stage-2 classifier over `centroids` (`C × d`, row-major); T_hal, then T_sel, then the cosine
-    /// weights drawn from `rng`.
+    /// The stage-2 classifier over `centroids` (`C × d`, row-major) with the stage-1 `classifier` (`d → C`)
+    /// as T_hal; T_sel, then the cosine weights drawn from `rng`.
     pub fn new(
         centroids: Vec<f32>,
-        num_classes: usize,
-        d: usize,
+        classifier: Linear,
         rng: &mut ChaCha8Rng,
         device: &Device,
     ) -> MetaEmbedding {
+        let [d, num_classes] = classifier.weight.dims();
         let memory = Tensor::from_data(TensorData::new(centroids, [num_classes, d]), device);
         MetaEmbedding {
             centroids: buffer(memory, None),
-            hallucinator: torch_linear(d, num_classes, rng, device),
+            hallucinator: classifier,
             selector: torch_linear(d, d, rng, device),
             cosine: uniform_param([num_classes, d], 1.0 / (d as f64).sqrt(), rng, device),
         }
@@ -131,6 +132,14 @@ mod tests {
         t.into_data().try_into_vec_as::<f32>().unwrap()
     }
 
+    /// A 2 → 2 linear layer standing in for the stage-1 classifier.
+    fn linear(device: &Device) -> Linear {
+        Linear {
+            weight: Param::from_tensor(Tensor::ones([2, 2], device)),
+            bias: Some(Param::from_tensor(Tensor::zeros([2], device))),
+        }
+    }
+
     fn tensor(v: Vec<f32>, shape: [usize; 2], device: &Device) -> Tensor<2> {
         Tensor::from_data(TensorData::new(v, shape), device)
     }
@@ -140,7 +149,7 @@ mod tests {
     fn forward_matches_a_hand_computation() {
         let device = Device::flex();
         let rng = &mut ChaCha8Rng::seed_from_u64(0);
-        let mut meta = MetaEmbedding::new(vec![1.0, 0.0, 0.0, 2.0], 2, 2, rng, &device);
+        let mut meta = MetaEmbedding::new(vec![1.0, 0.0, 0.0, 2.0], linear(&device), rng, &device);
         // T_hal = 0 (uniform attention over the two centroids), T_sel = 0 with bias atanh(0.5) (e = 0.5).
         meta.hallucinator.weight = Param::from_tensor(Tensor::zeros([2, 2], &device));
         meta.hallucinator.bias = Some(Param::from_tensor(Tensor::zeros([2], &device)));
@@ -171,7 +180,7 @@ mod tests {
     fn feature_on_a_centroid_stays_finite() {
         let device = Device::flex().autodiff();
         let rng = &mut ChaCha8Rng::seed_from_u64(1);
-        let meta = MetaEmbedding::new(vec![1.0, 0.0, 0.0, 2.0], 2, 2, rng, &device);
+        let meta = MetaEmbedding::new(vec![1.0, 0.0, 0.0, 2.0], linear(&device), rng, &device);
         let z = values(meta.forward(tensor(vec![1.0, 0.0], [1, 2], &device)));
         assert!(z.iter().all(|v| v.is_finite() && v.abs() <= 16.0), "{z:?}");
         assert!(!meta.centroids.val().is_require_grad());

@@ -11,10 +11,14 @@
 //! evaluates the model at the stop. `--resume` continues from that checkpoint, to the end of the schedule or
 //! to its own `max_steps`, and ends where an uninterrupted run with the same limit ends.
 //!
+//! Two heads need more than the features: ML-GCN's label graph is built from the label vectors of
+//! [`RunOptions::label_vectors`] and the co-occurrence of the items trained on ([`label_graph`]); OLTR's stage 2
+//! starts at the first iteration of its epoch ([`HeadConfig::stage_two_epoch`], [`TrainState::enter_stage_two`]).
+//!
 //! Seeding, from the run's seed S alone: the head's initial weights come from ChaCha8(S) stream 0, the
-//! dropout masks from ChaCha8(S) stream 1, the sampler from S. Resuming restores the weights, momentum
-//! buffers, BN statistics and dropout stream from the checkpoint and replays the sampler's completed epochs,
-//! so a resumed run ends bit-identical to an uninterrupted one.
+//! dropout masks from ChaCha8(S) stream 1, OLTR's stage-2 weights from stream 2, the sampler from S. Resuming
+//! restores the weights, momentum buffers, BN statistics and dropout stream from the checkpoint and replays the
+//! sampler's completed epochs, so a resumed run ends bit-identical to an uninterrupted one.
 
 use std::borrow::Cow;
 use std::io::Write;

@@ -47,9 +47,8 @@ fn label_vectors(class_names: &[String]) -> Result<LabelVectors, TrainError> {
     if let Some(vectors) = cache.get(class_names) {
         return Ok(vectors.clone());
     }
-    let (values, dim) = mllt_nn::text::label_embeddings(class_names, &mllt_nn::backend::cpu())
+    let vectors = mllt_nn::text::label_embeddings(class_names, &mllt_nn::backend::cpu())
         .map_err(|e| TrainError::Invalid(format!("ML-GCN's label vectors: {e}")))?;
-    let vectors = LabelVectors { values, dim };
     cache.insert(class_names.to_vec(), vectors.clone());
     Ok(vectors)
 }

@@ -2,28 +2,18 @@
 //! learn, OLTR switches to its stage 2 at the configured epoch, a resumed run ends bit-identical to an
 //! uninterrupted one, and the checkpoint and the model file give the run's numbers.
 
-#[path = "support/head_bits.rs"]
-mod head_bits;
+#[path = "support/head_runs.rs"]
+mod head_runs;
 
 use std::path::Path;
 
 use burn::tensor::Device;
-use head_bits::weights;
+use head_runs::{SPEC, weights};
 use mllt_nn::deploy::{Input, MODEL_FILE, TrainedModel};
-use mllt_nn::features::{FeatureDataset, SyntheticSpec, synthetic};
+use mllt_nn::features::{FeatureDataset, synthetic};
 use mllt_nn::model::LabelVectors;
 use mllt_nn::train::{
     CHECKPOINT_FILE, Checkpoint, RunOptions, TrainConfig, TrainOutcome, evaluate, predict, train,
-};
-
-const SPEC: SyntheticSpec = SyntheticSpec {
-    classes: 6,
-    train: 300,
-    test: 120,
-    dim: 16,
-    tail: 1.2,
-    noise: 1.0,
-    seed: 5,
 };
 
 fn config(model: &str, epochs: usize) -> TrainConfig {

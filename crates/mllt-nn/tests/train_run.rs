@@ -1,25 +1,15 @@
 //! End-to-end training on a tiny synthetic feature folder: learning, determinism, exact resume, checkpoints.
 
-#[path = "support/head_bits.rs"]
-mod head_bits;
+#[path = "support/head_runs.rs"]
+mod head_runs;
 
 use std::path::Path;
 
 use burn::tensor::Device;
-use head_bits::weights;
-use mllt_nn::features::{FeatureDataset, SyntheticSpec, synthetic};
+use head_runs::{SPEC, weights};
+use mllt_nn::features::{FeatureDataset, synthetic};
 use mllt_nn::train::{
     CHECKPOINT_FILE, Checkpoint, LOG_FILE, METRICS_FILE, RunOptions, TrainConfig, evaluate, train,
-};
-
-const SPEC: SyntheticSpec = SyntheticSpec {
-    classes: 6,
-    train: 300,
-    test: 120,
-    dim: 16,
-    tail: 1.2,
-    noise: 1.0,
-    seed: 5,
 };
 
 /// The DB-Focal recipe on the paper head with class-aware sampling, scaled down.

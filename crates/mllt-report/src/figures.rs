@@ -190,13 +190,7 @@ impl Figure for Bars<'_> {
                     Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(e)
+        legend(&mut chart)
     }
 }
 
@@ -275,6 +269,19 @@ impl Figure for Stacked<'_> {
             .map_err(e)?;
         Ok(())
     }
+}
+
+/// The legend of `chart`'s labelled series, in the figures' one style.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(|e| e.to_string())
 }
 
 /// One curve of a line chart: a legend label, its (x, y) points in drawing order, and a colour.
@@ -380,13 +387,7 @@ impl Figure for Lines<'_> {
                     PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(e)
+        legend(&mut chart)
     }
 }
 

@@ -10,6 +10,7 @@ use mllt_core::{Error, npy};
 use super::sentence::{DIM, SentenceEncoder};
 use crate::backbone::Result;
 use crate::features::{parse_safetensors, read_matrix};
+use crate::model::LabelVectors;
 
 /// The tensor names a label-vector `.safetensors` file is searched for, in order; a file with a single
 /// tensor may name it anything.
@@ -21,16 +22,18 @@ pub fn class_phrase(name: &str) -> String {
     name.replace('_', " ")
 }
 
-/// The `[class_names.len(), DIM]` row-major MiniLM embeddings of the class names' [phrases](class_phrase)
-/// (unit-norm rows, in order) and `DIM`, with the pretrained encoder from the cache on `device`.
-pub fn label_embeddings(class_names: &[String], device: &Device) -> Result<(Vec<f32>, usize)> {
+/// The MiniLM embeddings of the class names' [phrases](class_phrase): `DIM`-wide unit-norm rows, in order,
+/// with the pretrained encoder from the cache on `device`.
+pub fn label_embeddings(class_names: &[String], device: &Device) -> Result<LabelVectors> {
     let encoder = SentenceEncoder::pretrained(device)?;
     let phrases: Vec<String> = class_names.iter().map(|c| class_phrase(c)).collect();
-    Ok((encoder.encode(&phrases)?, DIM))
+    Ok(LabelVectors {
+        values: encoder.encode(&phrases)?,
+        dim: DIM,
+    })
 }
 
-/// The label vectors in `path`, `num_classes` rows of the same dimension d, as `(values, d)` with the rows
-/// in class order:
+/// The label vectors in `path`, `num_classes` rows of the same dimension d, in class order:
 ///
 /// * `.npy`: a 2-D float32 or float64 array (float64 rounded to float32);
 /// * `.safetensors`: a 2-D F32 or F16 tensor, the one named `labels`, else `embeddings`, else the file's only
@@ -38,7 +41,7 @@ pub fn label_embeddings(class_names: &[String], device: &Device) -> Result<(Vec<
 ///
 /// The row count must equal `num_classes`, d must be positive and every value finite; each error is one
 /// line naming the file.
-pub fn read_label_vectors(path: &Path, num_classes: usize) -> mllt_core::Result<(Vec<f32>, usize)> {
+pub fn read_label_vectors(path: &Path, num_classes: usize) -> mllt_core::Result<LabelVectors> {
     let format_error = |message: String| Error::Format {
         path: path.into(),
         message,
@@ -84,7 +87,7 @@ pub fn read_label_vectors(path: &Path, num_classes: usize) -> mllt_core::Result<
             k / dim
         )));
     }
-    Ok((values, dim))
+    Ok(LabelVectors { values, dim })
 }
 
 #[cfg(test)]
@@ -137,7 +140,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("labels.npy");
         let values = npy(&path, 3, 4);
-        assert_eq!(read_label_vectors(&path, 3).unwrap(), (values, 4));
+        assert_eq!(
+            read_label_vectors(&path, 3).unwrap(),
+            LabelVectors { values, dim: 4 }
+        );
     }
 
     #[test]
@@ -211,8 +217,20 @@ mod tests {
             );
             read_label_vectors(&path, 2)
         };
-        assert_eq!(both("embeddings", "labels").unwrap(), (b.clone(), 2));
-        assert_eq!(both("other", "embeddings").unwrap(), (b.clone(), 2));
+        assert_eq!(
+            both("embeddings", "labels").unwrap(),
+            LabelVectors {
+                values: b.clone(),
+                dim: 2
+            }
+        );
+        assert_eq!(
+            both("other", "embeddings").unwrap(),
+            LabelVectors {
+                values: b.clone(),
+                dim: 2
+            }
+        );
         assert!(
             both("x", "y")
                 .unwrap_err()
@@ -220,6 +238,9 @@ mod tests {
                 .contains("none named")
         );
         safetensors(&path, &[("word2vec", vec![1, 4], a.clone())]);
-        assert_eq!(read_label_vectors(&path, 1).unwrap(), (a, 4));
+        assert_eq!(
+            read_label_vectors(&path, 1).unwrap(),
+            LabelVectors { values: a, dim: 4 }
+        );
     }
 }

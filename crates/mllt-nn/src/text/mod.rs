@@ -7,9 +7,9 @@
 //!   computes them (tokenize, encode, mean-pool over the tokens, L2-normalise), batched by length;
 //! * [`extract`]: a text folder → a feature folder ([`encode_folder`], `mllt features --backbone minilm`);
 //! * [`label_vectors`]: one vector per class for a head that relates the classes (ML-GCN):
-//!   - [`label_embeddings`]`(class_names, device)` → `(values, 384)`: the MiniLM embeddings of the class
+//!   - [`label_embeddings`]`(class_names, device)` → 384-d [`LabelVectors`](crate::model::LabelVectors): the MiniLM embeddings of the class
 //!     names, each `_` read as a space (what `mllt embed-labels` writes);
-//!   - [`read_label_vectors`]`(path, num_classes)` → `(values, d)`: user-supplied vectors, a 2-D float32 or
+//!   - [`read_label_vectors`]`(path, num_classes)` → d-wide `LabelVectors`: user-supplied vectors, a 2-D float32 or
 //!     float64 `.npy`, or a `.safetensors` file's 2-D F32/F16 tensor `labels`, else `embeddings`, else its
 //!     only tensor; exactly `num_classes` rows, in class order.
 //!

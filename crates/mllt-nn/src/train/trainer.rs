@@ -255,12 +255,13 @@ impl TrainState {
         let mut counts = vec![0usize; self.model.num_classes()];
         let host = device.clone().without_autodiff();
         let model = self.model.valid();
-        let all: Vec<usize> = (0..split.len()).collect();
-        for chunk in all.chunks(EVAL_CHUNK) {
-            let (x, _) = batch(split, chunk, &host);
+        for start in (0..split.len()).step_by(EVAL_CHUNK) {
+            let rows = EVAL_CHUNK.min(split.len() - start);
+            let x = split.features[start * split.dim..(start + rows) * split.dim].to_vec();
+            let x = Tensor::<2>::from_data(TensorData::new(x, [rows, split.dim]), &host);
             let h = model.features(x).into_data().convert::<f32>();
             let h = h.as_slice::<f32>().expect("f32 features");
-            for (row, &item) in h.chunks_exact(width).zip(chunk) {
+            for (row, item) in h.chunks_exact(width).zip(start..) {
                 for &k in split.labels.row(item) {
                     counts[k] += 1;
                     let sum = &mut sums[k * width..(k + 1) * width];

@@ -26,9 +26,10 @@ impl Args {
     pub fn run(self) -> anyhow::Result<()> {
         let classes = read_classes(&super::dataset::resolve(&self.data)?.join(CLASSES_FILE))?;
         let device = self.device.device()?;
-        let (vectors, dim) = label_embeddings(&classes, &device)?;
+        let vectors = label_embeddings(&classes, &device)?;
+        let dim = vectors.dim;
         let mut writer = NpyRowWriter::create(&self.out, dim)?;
-        writer.write_rows(&vectors)?;
+        writer.write_rows(&vectors.values)?;
         writer.finish()?;
         println!(
             "{}: {} x {dim} float32 (all-MiniLM-L6-v2 embeddings of the class names of {})",

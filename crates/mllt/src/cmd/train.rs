@@ -324,12 +324,11 @@ impl Args {
     /// items the run fits (without the held-out validation items, unless --no-holdout).
     /// ML-GCN's label vectors: `--label-vectors`, else the MiniLM embeddings of `class_names`.
     fn label_vectors_of(&self, class_names: &[String]) -> anyhow::Result<LabelVectors> {
-        let (values, dim) = match &self.label_vectors {
+        Ok(match &self.label_vectors {
             Some(path) => read_label_vectors(path, class_names.len())?,
             None => label_embeddings(class_names, &mllt_nn::backend::cpu())
                 .context("the ml-gcn head's label vectors (or pass --label-vectors FILE)")?,
-        };
-        Ok(LabelVectors { values, dim })
+        })
     }
 
     fn classes_to_drop(&self, train: &LabelSet) -> Option<Vec<usize>> {

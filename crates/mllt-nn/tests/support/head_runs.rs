@@ -1,8 +1,21 @@
-//! The bits of every float parameter and buffer of a head, for bit-identity checks of resumed runs.
+//! What the head-training tests share: their synthetic feature folder, and the bits of every float parameter
+//! and buffer of a head, for bit-identity checks of resumed runs.
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
+use mllt_nn::features::SyntheticSpec;
 use mllt_nn::model::Head;
+
+/// Six classes, 300 training and 120 test items of 16-d features, a long tail.
+pub const SPEC: SyntheticSpec = SyntheticSpec {
+    classes: 6,
+    train: 300,
+    test: 120,
+    dim: 16,
+    tail: 1.2,
+    noise: 1.0,
+    seed: 5,
+};
 
 /// Every float parameter and buffer of the head, flattened, with its bits.
 pub fn weights(model: &Head) -> Vec<u32> {
